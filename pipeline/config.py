@@ -1,0 +1,113 @@
+"""`params.yaml` loaded into frozen, validated models: a missing or misspelled key fails at start-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Paths(_Section):
+    sample: Path
+    truth: Path
+    raw: Path
+    clean: Path
+    features: Path
+    model: Path
+    scores: Path
+    reports: Path
+
+
+class Data(_Section):
+    as_of: dt.date | None = None
+
+
+class Sample(_Section):
+    seed: int
+    n_accounts: int = Field(gt=0)
+    start: dt.date
+    months: int = Field(gt=3)
+
+
+class Validate(_Section):
+    max_quarantine_share: float = Field(ge=0, le=1)
+
+
+class Featurize(_Section):
+    engine: Literal["duckdb", "spark"]
+    first_observation: dt.date
+    lead_days: int = Field(ge=0)
+    horizon_days: int = Field(gt=0)
+    windows: tuple[int, ...]
+    healthy_user_min_days: int = Field(gt=0, le=28)
+    core_features: tuple[str, ...]
+
+
+class LightGBMParams(_Section):
+    learning_rate: float = Field(gt=0)
+    num_leaves: int = Field(ge=2)
+    min_data_in_leaf: int = Field(ge=1)
+    feature_fraction: float = Field(gt=0, le=1)
+    bagging_fraction: float = Field(gt=0, le=1)
+    bagging_freq: int = Field(ge=0)
+    lambda_l2: float = Field(ge=0)
+    num_boost_round: int = Field(gt=0)
+    early_stopping_rounds: int = Field(gt=0)
+    seed: int
+    num_threads: int = Field(gt=0)
+
+
+class Train(_Section):
+    experiment: str
+    registered_model: str
+    valid_months: int = Field(gt=0)
+    test_months: int = Field(gt=0)
+    calibration: Literal["isotonic", "sigmoid"]
+    lgbm: LightGBMParams
+
+
+class Evaluate(_Section):
+    capacity_share: float = Field(gt=0, le=1)
+    calibration_bins: int = Field(ge=2)
+
+
+class Tiers(_Section):
+    method: Literal["threshold", "capacity", "arr_at_risk"]
+    red: float
+    yellow: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Tiers:
+        if self.method == "threshold" and not self.red >= self.yellow:
+            raise ValueError(f"score.tiers: red ({self.red}) must be >= yellow ({self.yellow})")
+        return self
+
+
+class Score(_Section):
+    n_reasons: int = Field(ge=1)
+    tiers: Tiers
+
+
+class Params(_Section):
+    paths: Paths
+    data: Data
+    sample: Sample
+    validate_: Validate = Field(alias="validate")
+    featurize: Featurize
+    train: Train
+    evaluate: Evaluate
+    score: Score
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate `params.yaml`; errors name the offending key."""
+    with open(path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    return Params.model_validate(raw)
