@@ -70,12 +70,23 @@ class Train(_Section):
     valid_months: int = Field(gt=0)
     test_months: int = Field(gt=0)
     calibration: Literal["isotonic", "sigmoid"]
+    logreg_c: float = Field(gt=0)
+    health_score: dict[str, float]
     lgbm: LightGBMParams
+
+
+class EMP(_Section):
+    clv: float = Field(gt=0)
+    d: float = Field(ge=0)
+    f: float = Field(ge=0)
+    alpha: float = Field(gt=0)
+    beta: float = Field(gt=0)
 
 
 class Evaluate(_Section):
     capacity_share: float = Field(gt=0, le=1)
     calibration_bins: int = Field(ge=2)
+    emp: EMP
 
 
 class Tiers(_Section):

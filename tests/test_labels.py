@@ -13,7 +13,11 @@ AS_OF = dt.date(2025, 1, 1)
 
 def _accounts(churn_date, start=dt.date(2023, 1, 1)):
     return pd.DataFrame(
-        {"account_id": ["a"], "contract_start": [start], "churn_date": pd.Series([churn_date], dtype="object")}
+        {
+            "account_id": ["a"],
+            "contract_start": [start],
+            "churn_date": pd.Series([churn_date], dtype="object"),
+        }
     )
 
 
@@ -60,7 +64,13 @@ def test_grid_holds_only_accounts_active_at_the_date():
     accounts = pd.DataFrame(
         {
             "account_id": ["before", "on", "after", "churned", "churns_on_t"],
-            "contract_start": [dt.date(2024, 1, 1), T, dt.date(2024, 4, 1), dt.date(2023, 1, 1), dt.date(2023, 1, 1)],
+            "contract_start": [
+                dt.date(2024, 1, 1),
+                T,
+                dt.date(2024, 4, 1),
+                dt.date(2023, 1, 1),
+                dt.date(2023, 1, 1),
+            ],
             "churn_date": [None, None, None, dt.date(2024, 2, 29), T],
         }
     )

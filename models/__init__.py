@@ -1,0 +1,1 @@
+"""Model code: encoding, time split, LightGBM and baselines, calibration, metrics, tiers, reasons."""

@@ -1,0 +1,49 @@
+"""Time-ordered split of labelled snapshots into train, validation and test periods.
+
+Test is the last ``test_months`` labelled observation months, validation the ``valid_months`` before.
+A snapshot's label looks ``lead + horizon`` days ahead, so snapshots whose label window reaches into
+a later period are purged: no label that depends on the validation or test period reaches training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    train_end: pd.Timestamp  # train snapshots have label windows ending on or before this date
+    valid_start: pd.Timestamp
+    valid_end: pd.Timestamp  # validation label windows end on or before this date
+    test_start: pd.Timestamp
+
+    def describe(self) -> dict[str, str]:
+        return {k: v.date().isoformat() for k, v in self.__dict__.items()}
+
+
+def make_split(dates: pd.Series, valid_months: int, test_months: int) -> TimeSplit:
+    """Choose period boundaries from the labelled observation dates."""
+    months = sorted(pd.Series(dates).unique())
+    if len(months) < valid_months + test_months + 1:
+        raise ValueError(
+            f"Need at least {valid_months + test_months + 1} labelled observation months for a time "
+            f"split (valid {valid_months} + test {test_months} + train), found {len(months)}."
+        )
+    test_start = pd.Timestamp(months[-test_months])
+    valid_start = pd.Timestamp(months[-test_months - valid_months])
+    return TimeSplit(
+        train_end=valid_start, valid_start=valid_start, valid_end=test_start, test_start=test_start
+    )
+
+
+def assign_periods(frame: pd.DataFrame, split: TimeSplit, label_days: int) -> pd.Series:
+    """'train' / 'valid' / 'test' per labelled row, or 'purged' when its label window crosses a boundary."""
+    t = frame["observation_date"]
+    window_end = t + pd.Timedelta(days=label_days)
+    period = pd.Series("purged", index=frame.index, dtype="object")
+    period[(t < split.valid_start) & (window_end <= split.train_end)] = "train"
+    period[(t >= split.valid_start) & (t < split.test_start) & (window_end <= split.valid_end)] = "valid"
+    period[t >= split.test_start] = "test"
+    return period

@@ -1,0 +1,115 @@
+"""DVC stage `evaluate`: out-of-time metrics for LightGBM, both baselines and (when known) the oracle.
+
+Writes ``reports/metrics.json`` (for `dvc metrics`), plot data under ``reports/plots`` (for `dvc plots`),
+PNG figures under ``reports/figures``; logs the same to each model's MLflow run and moves the registry
+alias ``champion`` only when the new model beats the champion on the same test rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import lightgbm as lgb
+import mlflow
+import numpy as np
+import pandas as pd
+
+from ingest.atomic import atomic_dir, atomic_file
+from models.encoding import FeatureSpec, encode
+from models.evaluation import curve_points, evaluate_models
+from models.figures import plot_curves, plot_importance, plot_shap_summary
+from models.train import MODELS
+from pipeline import champion, tracking
+from pipeline.config import Params, load_params
+
+log = logging.getLogger("pipeline.evaluate")
+
+
+def load_test(params: Params) -> tuple[pd.DataFrame, list[str]]:
+    """Test-period predictions, joined with the simulator's truth when it exists."""
+    predictions = pd.read_parquet(params.paths.model / "predictions.parquet")
+    test = predictions[predictions["period"] == "test"].reset_index(drop=True)
+    models = list(MODELS)
+    truth_file = params.paths.truth / "truth.parquet"
+    if truth_file.exists():
+        truth = pd.read_parquet(truth_file, columns=["account_id", "observation_date", "p_churn"])
+        truth["observation_date"] = pd.to_datetime(truth["observation_date"]).dt.tz_localize("UTC")
+        test = test.merge(truth.rename(columns={"p_churn": "p_oracle"}), how="left", validate="one_to_one")
+        missing = int(test["p_oracle"].isna().sum())
+        if missing:
+            raise ValueError(f"{truth_file}: no true probability for {missing} test snapshots")
+        models.append("oracle")
+    return test, models
+
+
+def write_plots(test: pd.DataFrame, models: list[str], params: Params) -> dict[str, dict[str, pd.DataFrame]]:
+    bins = params.evaluate.calibration_bins
+    curves = {name: curve_points(test, name, bins) for name in models}
+    with atomic_dir(params.paths.reports / "plots") as out:
+        for name, kinds in curves.items():
+            for kind, frame in kinds.items():
+                frame.to_csv(out / f"{kind}_{name}.csv", index=False)
+    return curves
+
+
+def write_figures(curves, params: Params, out: Path) -> None:
+    for kind in ("roc", "pr", "calibration", "gains"):
+        plot_curves(kind, {name: c[kind] for name, c in curves.items()}, out / f"{kind}.png")
+    features = pd.read_parquet(params.paths.features / "features.parquet")
+    spec = FeatureSpec.load(params.paths.model / "feature_spec.json")
+    booster = lgb.Booster(model_file=str(params.paths.model / "lgbm.txt"))
+    x = encode(features[features["observation_date"] == features["observation_date"].max()], spec)
+    names = list(spec.features)
+    plot_importance(
+        names, booster.feature_importance("gain"), "Feature importance (gain)", out / "importance.png"
+    )
+    contrib = booster.predict(x, pred_contrib=True)[:, :-1]
+    plot_shap_summary(names, contrib, x, out / "shap_summary.png")
+
+
+def log_to_mlflow(params: Params, report: dict, figures: Path) -> None:
+    experiment_id = tracking.configure(params.train.experiment)
+    predictions_md5 = tracking.file_md5(params.paths.model / "predictions.parquet")
+    for name in MODELS:
+        run_id = tracking.find_run(experiment_id, "predictions_md5", predictions_md5, name)
+        if run_id is None:
+            log.warning("no MLflow run of %s for these predictions: metrics not logged there", name)
+            continue
+        with mlflow.start_run(run_id=run_id):
+            mlflow.log_metrics(flat_metrics(report, name))
+            mlflow.log_artifacts(str(figures), "figures")
+            mlflow.log_dict(report, "metrics.json")
+        if name == "lightgbm":
+            champion.promote_if_better(params, run_id, report["lightgbm"]["roc_auc"])
+
+
+def flat_metrics(report: dict, name: str) -> dict[str, float]:
+    """`test_roc_auc`, `test_smb_roc_auc`, ... and the ratio to the oracle; same keys for every model."""
+    metrics = {f"test_{k}": v for k, v in report[name].items() if k != "segment"}
+    for segment, values in report[name]["segment"].items():
+        metrics.update({f"test_{segment}_{k}": v for k, v in values.items()})
+    for k, v in report.get("ratio_to_oracle", {}).get(name, {}).items():
+        metrics[f"test_{k}_vs_oracle"] = v
+    return metrics
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    params = load_params()
+    test, models = load_test(params)
+    cfg = params.evaluate
+    report = evaluate_models(test, models, cfg.capacity_share, cfg.calibration_bins, cfg.emp.model_dump())
+    curves = write_plots(test, models, params)
+    with atomic_dir(params.paths.reports / "figures") as figures:
+        write_figures(curves, params, figures)
+    with atomic_file(params.paths.reports / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    log_to_mlflow(params, report, params.paths.reports / "figures")
+    summary = {name: round(report[name].get("roc_auc", np.nan), 4) for name in models}
+    log.info("out-of-time ROC AUC on %d test snapshots: %s", len(test), summary)
+
+
+if __name__ == "__main__":
+    main()

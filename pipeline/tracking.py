@@ -1,0 +1,84 @@
+"""MLflow set-up shared by the stages: one store per project, lineage tags on every run.
+
+The default store is ``sqlite:///<project>/mlflow.db`` with artifacts in ``<project>/mlartifacts``, by
+absolute path. ``dvc exp run --temp/--queue`` runs in a copy under ``<project>/.dvc/tmp/exps/``; the
+project root is found above that copy so its runs land in the project's store, not in the copy.
+``MLFLOW_TRACKING_URI`` overrides the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+_DVC_TEMP = f"{os.sep}.dvc{os.sep}tmp{os.sep}exps{os.sep}"
+
+
+def project_root(cwd: Path | None = None) -> Path:
+    here = str((cwd or Path.cwd()).resolve())
+    return Path(here.split(_DVC_TEMP)[0]) if _DVC_TEMP in here else Path(here)
+
+
+def configure(experiment: str) -> str:
+    """Point MLflow at the project's store and return the experiment id (created if new)."""
+    root = project_root()
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is not None:
+        return found.experiment_id
+    artifacts = (root / "mlartifacts").as_uri() if uri.startswith("sqlite:") else None
+    return MlflowClient().create_experiment(experiment, artifact_location=artifacts)
+
+
+def file_md5(path: Path) -> str:
+    """DVC's hash of a single file (md5 of its bytes)."""
+    digest = hashlib.md5()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def dir_md5(path: Path) -> str:
+    """A stable hash of a directory's files (relative path + md5 of each)."""
+    digest = hashlib.md5()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(path)}:{file_md5(file)}\n".encode())
+    return digest.hexdigest()
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def flatten(params: dict, prefix: str = "") -> dict[str, str]:
+    """Nested params as dotted keys, the way `dvc exp show` names them."""
+    flat: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def find_run(experiment_id: str, tag: str, value: str, model: str) -> str | None:
+    """Latest run of ``model`` whose ``tag`` equals ``value`` (how evaluate finds train's runs)."""
+    runs = MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{tag}` = '{value}' and tags.model = '{model}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None
