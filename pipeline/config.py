@@ -86,6 +86,7 @@ class EMP(_Section):
 class Evaluate(_Section):
     capacity_share: float = Field(gt=0, le=1)
     calibration_bins: int = Field(ge=2)
+    backtest_origins: int = Field(ge=1)
     emp: EMP
 
 
