@@ -13,6 +13,7 @@ from models.calibration import Calibrator, fit_calibrator
 from models.encoding import FeatureSpec, encode, infer_spec
 from models.lgbm import fit_lgbm, raw_score
 from models.split import TimeSplit, assign_periods, make_split
+from models.tuning import tune
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ MODELS = ("lightgbm", "logreg", "health_score")
 @dataclass
 class Trained:
     split: TimeSplit
+    lgbm_params: dict
     spec: FeatureSpec
     booster: lgb.Booster
     curves: dict
@@ -40,6 +42,7 @@ def fit_all(
     lgbm_params: dict,
     logreg_c: float,
     health_weights: dict[str, float],
+    tuning: dict | None = None,
 ) -> Trained:
     """Train on the earliest months, early-stop and calibrate on validation, predict validation + test."""
     labelled = features[features["label"].notna()].reset_index(drop=True)
@@ -54,6 +57,11 @@ def fit_all(
         period.isin(["valid", "test"]).to_numpy(),
     )
 
+    if tuning and tuning["enabled"]:
+        lgbm_params = tune(
+            x[train], y[train], labelled.loc[train, "observation_date"], spec, lgbm_params,
+            tuning["n_trials"], tuning["n_folds"], label_days,
+        )  # fmt: skip
     booster, curves = fit_lgbm(x[train], y[train], x[valid], y[valid], spec, lgbm_params)
     logreg = fit_logreg(x[train], y[train], spec, logreg_c)
     health = fit_health_score(labelled[train], health_weights)

@@ -64,6 +64,12 @@ class LightGBMParams(_Section):
     num_threads: int = Field(gt=0)
 
 
+class Tuning(_Section):
+    enabled: bool
+    n_trials: int = Field(gt=0)
+    n_folds: int = Field(ge=1)
+
+
 class Train(_Section):
     experiment: str
     registered_model: str
@@ -72,6 +78,7 @@ class Train(_Section):
     calibration: Literal["isotonic", "sigmoid"]
     logreg_c: float = Field(gt=0)
     health_score: dict[str, float]
+    tuning: Tuning
     lgbm: LightGBMParams
 
 

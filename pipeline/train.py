@@ -62,6 +62,7 @@ def log_lightgbm(params: Params, trained: Trained, model_dir) -> None:
             for step, value in enumerate(values):
                 mlflow.log_metric(f"curve_{split_name}_{metric}", value, step=step)
     mlflow.log_metric("best_iteration", trained.booster.best_iteration)
+    mlflow.log_dict(trained.lgbm_params, "lgbm_params.json")  # after tuning, when it is on
     mlflow.log_artifact(str(model_dir / "calibrator.json"))
     mlflow.log_artifact(str(model_dir / "feature_spec.json"))
     example = pd.read_parquet(params.paths.features / "features.parquet").head(5)
@@ -90,6 +91,7 @@ def main() -> None:
         lgbm_params=cfg.lgbm.model_dump(),
         logreg_c=cfg.logreg_c,
         health_weights=dict(cfg.health_score),
+        tuning=cfg.tuning.model_dump(),
     )
     with atomic_dir(params.paths.model) as out:
         write_outputs(trained, out)
