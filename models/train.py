@@ -76,5 +76,13 @@ def fit_all(
         **{f"p_{name}": calibrators[name].predict(raw[name][held_out]) for name in MODELS},
     )
     return Trained(
-        split, spec, booster, curves, logreg, health, calibrators, predictions.reset_index(drop=True)
+        split,
+        lgbm_params,
+        spec,
+        booster,
+        curves,
+        logreg,
+        health,
+        calibrators,
+        predictions.reset_index(drop=True),
     )
