@@ -68,8 +68,7 @@ def encode(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     for column in spec.features:
         values = frame[column]
         if column in spec.categorical:
-            levels = spec.categorical[column]
-            codes = pd.Categorical(values.astype("object"), categories=levels).codes.astype("float64")
+            codes = pd.Index(spec.categorical[column]).get_indexer(values.astype("object")).astype("float64")
             codes[codes < 0] = np.nan
             out[column] = codes
         else:
