@@ -38,6 +38,9 @@ class Sample(_Section):
 
 class Validate(_Section):
     max_quarantine_share: float = Field(ge=0, le=1)
+    importer: Literal["contract", "subscriptions", "segment"] = "contract"
+    mapping: Path = Path("mapping.yaml")
+    churn_gap_days: int = Field(default=30, ge=0)
 
 
 class Featurize(_Section):

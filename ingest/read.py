@@ -1,0 +1,107 @@
+"""Read raw input files (Parquet, CSV, JSON lines) into frames of raw values, failing with a clear message.
+
+CSV values are read as strings so that ids keep their leading zeros; parsing happens in validation.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ingest.errors import InputError, Problem
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".parquet", ".csv", ".jsonl", ".ndjson", ".json")
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def find_table_file(directory: Path, stem: str) -> Path:
+    """Return the one file `<stem>.<suffix>` in `directory`; none or several is an InputError."""
+    found = [
+        directory / f"{stem}{suffix}" for suffix in SUFFIXES if (directory / f"{stem}{suffix}").is_file()
+    ]
+    if not found:
+        raise InputError(
+            [
+                Problem(
+                    str(directory), None, f"no '{stem}' file; expected one of {stem}{{{','.join(SUFFIXES)}}}"
+                )
+            ]
+        )
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise InputError([Problem(str(directory), None, f"several '{stem}' files ({names}); keep one")])
+    return found[0]
+
+
+def read_table_file(path: Path) -> pd.DataFrame:
+    """Read one raw file by its suffix; an empty, truncated or unreadable file raises InputError."""
+    if path.stat().st_size == 0:
+        raise InputError([Problem(path.name, None, "the file is empty (0 bytes), not even a header")])
+    try:
+        if path.suffix == ".parquet":
+            frame = _read_parquet(path)
+        elif path.suffix == ".csv":
+            frame = _read_csv(path)
+        else:
+            frame = _read_json_lines(path)
+    except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
+        # Arrow's messages are long; the first line says what is wrong (truncated, bad magic, bad row).
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        kind = path.suffix.lstrip(".").upper()
+        raise InputError([Problem(path.name, None, f"cannot be read as {kind}: {first_line}")]) from exc
+    frame.columns = normalise_headers(path.name, list(frame.columns))
+    log.info("read %s: %d rows, %d columns", path.name, len(frame), frame.shape[1])
+    return frame
+
+
+def normalise_headers(file: str, headers: list[str]) -> list[str]:
+    """Trim and lower-case column names; two columns that collide afterwards are an InputError."""
+    names = [str(h).strip().lower() for h in headers]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError([Problem(file, d, "appears more than once in the header") for d in dupes])
+    return names
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    table = pq.read_table(path)
+    # Dates as datetime64 rather than Python objects: vectorised parsing downstream.
+    return table.to_pandas(date_as_object=False)
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter that splits the header into the most fields (Excel in many locales writes ';')."""
+    return max(_DELIMITERS, key=lambda d: (header_line.count(d), d == ","))
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header_line = fh.readline().rstrip("\r\n")
+    if not header_line.strip():
+        raise InputError([Problem(path.name, None, "the first line (the header) is empty")])
+    delimiter = sniff_delimiter(header_line)
+    # Every column is read as a string (ids keep leading zeros); parsing happens in validation.
+    columns = pd.read_csv(path, sep=delimiter, nrows=0, encoding="utf-8-sig").columns.tolist()
+    table = pacsv.read_csv(
+        path,
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in columns},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    return table.to_pandas()
+
+
+def _read_json_lines(path: Path) -> pd.DataFrame:
+    # pandas rather than Arrow: exports mix types within a field (a number here, a string there).
+    frame = pd.read_json(path, lines=True, dtype=False, convert_dates=False, encoding="utf-8-sig")
+    return frame

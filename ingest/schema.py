@@ -1,0 +1,70 @@
+"""Pandera schemas of the contract, run in lazy mode so that every problem is reported at once."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+
+from ingest.contract import CONTRACT_TYPES, SEGMENTS
+from ingest.errors import Problem, format_examples
+
+with warnings.catch_warnings():
+    # pandera imports pyspark.pandas when installed, which warns about pandas 3 at import.
+    warnings.simplefilter("ignore", FutureWarning)
+    import pandera.pandas as pa
+
+# Pandera's built-in check names, rewritten for someone fixing their spreadsheet.
+_MESSAGES = {
+    "not_nullable": "missing values",
+    "field_uniqueness": "the same id on rows with different values",
+}
+
+
+def accounts_schema() -> pa.DataFrameSchema:
+    """Accounts after parsing: ids present and unique, known labels, non-negative whole seats and MRR."""
+    return pa.DataFrameSchema(
+        {
+            "account_id": pa.Column("str", nullable=False, unique=True),
+            "segment": pa.Column("str", pa.Check.isin(SEGMENTS, error=f"segment not one of {SEGMENTS}")),
+            "contract_type": pa.Column(
+                "str", pa.Check.isin(CONTRACT_TYPES, error=f"contract type not one of {CONTRACT_TYPES}")
+            ),
+            "seats": pa.Column(
+                "float64",
+                [
+                    pa.Check.ge(0, error="negative seats"),
+                    pa.Check(lambda s: s % 1 == 0, element_wise=False, error="seats not a whole number"),
+                ],
+                nullable=False,
+            ),
+            "mrr": pa.Column("float64", pa.Check.ge(0, error="negative MRR"), nullable=False),
+            "contract_start": pa.Column("datetime64[s]", nullable=False),
+        },
+        strict=False,
+    )
+
+
+def check_accounts_schema(frame: pd.DataFrame, file: str, skip_null_columns: set[str]) -> list[Problem]:
+    """Validate lazily; one Problem per (column, check) with its row count and example values.
+
+    `skip_null_columns` holds columns whose unparseable values were already reported (now null).
+    """
+    try:
+        accounts_schema().validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return summarise_failures(exc.failure_cases, file, skip_null_columns)
+    return []
+
+
+def summarise_failures(cases: pd.DataFrame, file: str, skip_null_columns: set[str]) -> list[Problem]:
+    problems = []
+    for (column, check), group in cases.groupby(["column", "check"], sort=True, dropna=False):
+        if check == "not_nullable" and column in skip_null_columns:
+            continue
+        message = _MESSAGES.get(str(check), str(check))
+        n_rows = group["index"].nunique() if group["index"].notna().any() else len(group)
+        problems.append(
+            Problem(file, str(column), message, int(n_rows), format_examples(group["failure_case"]))
+        )
+    return problems

@@ -1,0 +1,322 @@
+"""Validate raw tables against the input contract: clean tables, a quarantine with reasons, and counts.
+
+Accounts are authoritative and small: any bad value stops the run (exact duplicate rows are set aside and
+counted). Log rows with a problem are quarantined with a reason; no row is dropped without being counted:
+read == used + quarantined, per table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ingest import contract
+from ingest.contract import ACCOUNTS, LOGS, RECORD_ACTIONS, Table
+from ingest.errors import InputError, Problem, format_examples, raise_if_any
+from ingest.parse import (
+    is_missing,
+    parse_date,
+    parse_id,
+    parse_label,
+    parse_number,
+    parse_string,
+    parse_timestamp,
+)
+from ingest.schema import check_accounts_schema
+
+log = logging.getLogger(__name__)
+
+# A row gets the first reason that applies, in this order; code 0 means the row is used.
+REASONS = (
+    "missing_value",
+    "unparseable_timestamp",
+    "invalid_value",
+    "negative_count",
+    "future_timestamp",
+    "unknown_account",
+    "after_churn",
+    "duplicate",
+)
+QUARANTINE_COLUMNS = ("table", "file", "row", "reason", "raw")
+_ID_COLUMNS = ("account_id", "user_id")
+_LABEL_VALUES = {"action": RECORD_ACTIONS}
+
+
+def reason_code(reason: str) -> int:
+    return REASONS.index(reason) + 1
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A table as read: raw values under contract column names, and where each row came from."""
+
+    table: Table
+    file: str
+    frame: pd.DataFrame
+    rows: np.ndarray  # 1-based row number of each row in `file` (header not counted)
+
+    @classmethod
+    def from_frame(cls, table: Table, file: str, frame: pd.DataFrame) -> RawTable:
+        frame = frame.reset_index(drop=True)
+        return cls(table, file, frame, np.arange(1, len(frame) + 1, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class CleanData:
+    """Validated contract tables plus everything set aside, the counts, and the resolved as-of date."""
+
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    counts: dict[str, dict]
+    as_of: dt.date
+    files: dict[str, str]
+
+
+def check_columns(raw: RawTable) -> list[Problem]:
+    """Every required column present; all missing columns of a file are named in one problem."""
+    missing = [c for c in raw.table.columns if c not in raw.frame.columns]
+    if not missing:
+        return []
+    found = ", ".join(map(str, raw.frame.columns)) or "none"
+    names = ", ".join(f"'{c}'" for c in missing)
+    word = "column" if len(missing) == 1 else "columns"
+    return [Problem(raw.file, None, f"missing required {word} {names} (found: {found})")]
+
+
+def validate_tables(
+    raws: dict[str, RawTable], as_of: dt.date | None, max_quarantine_share: float
+) -> CleanData:
+    """Validate the accounts table and the three logs; raise InputError listing every problem found."""
+    missing_tables = [t.name for t in contract.TABLES if t.name not in raws]
+    if missing_tables:
+        raise InputError(f"missing input tables: {', '.join(missing_tables)}")
+    raise_if_any([p for raw in raws.values() for p in check_columns(raw)])
+
+    problems: list[Problem] = []
+    accounts, account_codes = _collect(problems, clean_accounts, raws[ACCOUNTS.name])
+    parsed = {t.name: _collect(problems, parse_log, raws[t.name]) for t in LOGS}
+    raise_if_any(problems)
+
+    resolved = as_of or infer_as_of([frame["timestamp"][codes == 0] for frame, codes in parsed.values()])
+    tables, codes = {ACCOUNTS.name: accounts}, {ACCOUNTS.name: account_codes}
+    usable_accounts = accounts[account_codes == 0]
+    for name, (frame, log_codes) in parsed.items():
+        tables[name], codes[name] = flag_log_rows(frame, log_codes, usable_accounts, resolved)
+
+    raise_if_any([p for n in codes for p in check_quarantine_share(raws[n], codes[n], max_quarantine_share)])
+    return assemble(raws, tables, codes, resolved)
+
+
+def _collect(problems: list[Problem], step: Callable, raw: RawTable) -> tuple:
+    # Gather problems of every table before stopping, so the user sees them all in one run.
+    try:
+        return step(raw)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None, None
+
+
+def clean_accounts(raw: RawTable) -> tuple[pd.DataFrame, np.ndarray]:
+    """Parse the accounts table; any bad value raises. Exact duplicate rows get the 'duplicate' code."""
+    frame, problems, unparseable = parse_accounts(raw)
+    duplicate = frame.duplicated(keep="first").to_numpy()
+    problems += check_accounts_schema(frame[~duplicate], raw.file, unparseable)
+    problems += check_churn_after_start(frame[~duplicate], raw.file)
+    raise_if_any(problems)
+    codes = np.where(duplicate, reason_code("duplicate"), 0).astype(np.int8)
+    return frame.astype({"seats": "int64"}), codes
+
+
+def parse_accounts(raw: RawTable) -> tuple[pd.DataFrame, list[Problem], set[str]]:
+    f, problems, unparseable = raw.frame, [], set()
+    out = {"account_id": parse_id(f["account_id"], raw.file, "account_id")}
+    for column in ("account_name", "plan", "owner"):
+        out[column] = parse_string(f[column]) if column in f else pd.Series(None, index=f.index, dtype="str")
+    for column in ("segment", "contract_type"):
+        out[column] = parse_label(f[column])
+    for column in ("seats", "mrr"):
+        out[column], bad = parse_number(f[column])
+        problems += _bad_values(raw, column, bad, "not a number")
+        unparseable |= {column} if bad.any() else set()
+    for column in ("contract_start", "renewal_date", "churn_date"):
+        out[column], bad = parse_date(f[column], raw.file, column)
+        problems += _bad_values(raw, column, bad, "not an ISO 8601 date (YYYY-MM-DD)")
+        unparseable |= {column} if bad.any() else set()
+    columns = [*ACCOUNTS.columns, *ACCOUNTS.optional]
+    return pd.DataFrame(out)[columns], problems, unparseable
+
+
+def _bad_values(raw: RawTable, column: str, bad: np.ndarray, message: str) -> list[Problem]:
+    if not bad.any():
+        return []
+    return [Problem(raw.file, column, message, int(bad.sum()), format_examples(raw.frame[column][bad]))]
+
+
+def check_churn_after_start(accounts: pd.DataFrame, file: str) -> list[Problem]:
+    before = (accounts["churn_date"] < accounts["contract_start"]).to_numpy()
+    if not before.any():
+        return []
+    examples = format_examples(accounts["account_id"][before])
+    return [Problem(file, "churn_date", "churn date before contract start", int(before.sum()), examples)]
+
+
+def parse_log(raw: RawTable) -> tuple[pd.DataFrame, np.ndarray]:
+    """Parse a log to contract types; rows that cannot be used get a reason code (0 = usable)."""
+    f, problems = raw.frame, []
+    out, codes = {}, np.zeros(len(f), dtype=np.int8)
+    missing = np.zeros(len(f), dtype=bool)
+    for column in raw.table.columns:
+        missing |= is_missing(f[column])
+    _flag(codes, missing, "missing_value")
+    for column in raw.table.columns:
+        try:
+            out[column] = _parse_log_column(raw, column, codes)
+        except InputError as exc:
+            problems += exc.problems
+    raise_if_any(problems)
+    return pd.DataFrame(out), codes
+
+
+def _parse_log_column(raw: RawTable, column: str, codes: np.ndarray) -> pd.Series:
+    values = raw.frame[column]
+    if column in _ID_COLUMNS:
+        return parse_id(values, raw.file, column)
+    if column == "timestamp":
+        parsed, bad = parse_timestamp(values, raw.file, column)
+        _flag(codes, bad, "unparseable_timestamp")
+        return parsed
+    if column in _LABEL_VALUES:
+        parsed = parse_label(values)
+        _flag(codes, ~parsed.isin(_LABEL_VALUES[column]).to_numpy(), "invalid_value")
+        return parsed
+    return parse_string(values)
+
+
+def _flag(codes: np.ndarray, mask: np.ndarray, reason: str) -> None:
+    codes[(codes == 0) & mask] = reason_code(reason)
+
+
+def infer_as_of(timestamps: list[pd.Series]) -> dt.date:
+    """The day after the latest usable event; the run's data cut-off when none is configured."""
+    latest = max((s.max() for s in timestamps if len(s) and pd.notna(s.max())), default=None)
+    if latest is None:
+        raise InputError("no usable events in any log, so the as-of date cannot be inferred; set data.as_of")
+    as_of = latest.date() + dt.timedelta(days=1)
+    log.info("as_of inferred from the latest event (%s): %s", latest, as_of)
+    return as_of
+
+
+def flag_log_rows(
+    frame: pd.DataFrame, codes: np.ndarray, accounts: pd.DataFrame, as_of: dt.date
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Flag future, unknown-account, after-churn and duplicate rows; return the log sorted for output.
+
+    The returned frame keeps the original row positions as its index.
+
+    An event at or after as_of (midnight UTC) is in the future. An event whose UTC date is after the
+    account's churn date is after churn; an event on the churn date counts. Events before contract start
+    (trial use) are kept.
+    """
+    codes = codes.copy()
+    cutoff = pd.Timestamp(as_of, tz="UTC")
+    _flag(codes, (frame["timestamp"] >= cutoff).to_numpy(), "future_timestamp")
+    known = frame["account_id"].isin(accounts["account_id"]).to_numpy()
+    _flag(codes, ~known, "unknown_account")
+    churn = frame["account_id"].map(accounts.set_index("account_id")["churn_date"])
+    day = frame["timestamp"].dt.tz_localize(None).dt.normalize().astype("datetime64[s]")
+    _flag(codes, (day > churn).to_numpy(), "after_churn")
+    order = sort_order(frame)
+    frame, codes = frame.iloc[order], codes[order]
+    _flag(codes, duplicated_sorted(frame, codes == 0), "duplicate")
+    return frame, codes
+
+
+def sort_order(frame: pd.DataFrame) -> np.ndarray:
+    """Stable order by account, time, user, then every other column, so output is deterministic."""
+    keys = ["account_id", "timestamp", "user_id", *[c for c in frame.columns if c not in _SORT_HEAD]]
+    ordered = frame.reset_index(drop=True).sort_values(keys, kind="stable", na_position="last")
+    return ordered.index.to_numpy()
+
+
+_SORT_HEAD = ("account_id", "timestamp", "user_id")
+
+
+def duplicated_sorted(frame: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
+    """Usable rows equal (after parsing) to the previous usable row of a fully sorted frame.
+
+    Sorting puts copies next to each other, so one pass of comparisons finds them without hashing.
+    """
+    rows = frame[usable]
+    same = np.ones(max(len(rows) - 1, 0), dtype=bool)
+    for column in rows.columns:
+        values = rows[column]
+        same &= np.asarray(values.iloc[1:].to_numpy() == values.iloc[:-1].to_numpy(), dtype=bool)
+    duplicate = np.zeros(len(frame), dtype=bool)
+    duplicate[np.flatnonzero(usable)[1:][same]] = True
+    return duplicate
+
+
+def check_quarantine_share(raw: RawTable, codes: np.ndarray, max_share: float) -> list[Problem]:
+    """A file with most rows unusable is probably in the wrong format: stop rather than quarantine it."""
+    n_bad = int((codes != 0).sum())
+    if not raw.table.is_log or len(codes) == 0 or n_bad / len(codes) <= max_share:
+        return []
+    by_reason = pd.Series(codes[codes != 0]).map(lambda c: REASONS[c - 1]).value_counts()
+    detail = ", ".join(f"{reason} {n}" for reason, n in by_reason.items())
+    message = (
+        f"{n_bad} of {len(codes)} rows ({n_bad / len(codes):.0%}) would be quarantined, more than "
+        f"validate.max_quarantine_share={max_share:.0%}; wrong format or wrong file? ({detail})"
+    )
+    return [Problem(raw.file, None, message)]
+
+
+def assemble(
+    raws: dict[str, RawTable], tables: dict[str, pd.DataFrame], codes: dict[str, np.ndarray], as_of: dt.date
+) -> CleanData:
+    """Split each table into used rows and quarantine rows; count both and check nothing is lost."""
+    used, parts, counts = {}, [], {}
+    for name, frame in tables.items():
+        raw, table_codes = raws[name], codes[name]
+        used[name] = frame[table_codes == 0].reset_index(drop=True)
+        positions = frame.index.to_numpy()[table_codes != 0]
+        parts.append(quarantine_rows(raw, positions, table_codes[table_codes != 0]))
+        counts[name] = count_rows(len(raw.frame), len(used[name]), table_codes)
+    quarantine = pd.concat(parts, ignore_index=True).sort_values(["table", "row"], kind="stable")
+    return CleanData(
+        tables=used,
+        quarantine=quarantine.reset_index(drop=True),
+        counts=counts,
+        as_of=as_of,
+        files={name: raw.file for name, raw in raws.items()},
+    )
+
+
+def quarantine_rows(raw: RawTable, positions: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
+    """Quarantined rows with their source row number, reason and raw values as one JSON object each."""
+    original = raw.frame.iloc[positions]
+    # One vectorised to_json call; JSON escapes newlines inside values, so splitting lines is safe.
+    text = original.to_json(orient="records", lines=True, date_format="iso", double_precision=15)
+    raw_json = text.splitlines() if len(original) else []
+    return pd.DataFrame(
+        {
+            "table": pd.Series([raw.table.name] * len(positions), dtype="str"),
+            "file": pd.Series([raw.file] * len(positions), dtype="str"),
+            "row": raw.rows[positions].astype(np.int64),
+            "reason": pd.Series(np.asarray(REASONS, dtype=object)[codes.astype(np.int64) - 1], dtype="str"),
+            "raw": pd.Series(raw_json, dtype="str"),
+        },
+        columns=list(QUARANTINE_COLUMNS),
+    )
+
+
+def count_rows(n_read: int, n_used: int, codes: np.ndarray) -> dict:
+    reasons = pd.Series(codes[codes != 0]).map(lambda c: REASONS[c - 1]).value_counts().sort_index()
+    quarantined = {str(reason): int(n) for reason, n in reasons.items()}
+    if n_read != n_used + sum(quarantined.values()):
+        raise AssertionError(f"row accounting broken: read {n_read} != used {n_used} + {quarantined}")
+    return {"read": n_read, "used": n_used, "quarantined": quarantined}
