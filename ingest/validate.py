@@ -254,8 +254,10 @@ def duplicated_sorted(frame: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
     rows = frame[usable]
     same = np.ones(max(len(rows) - 1, 0), dtype=bool)
     for column in rows.columns:
-        values = rows[column]
-        same &= np.asarray(values.iloc[1:].to_numpy() == values.iloc[:-1].to_numpy(), dtype=bool)
+        # Series comparison stays in Arrow / int64; to_numpy() would box every timestamp.
+        later = rows[column].iloc[1:].reset_index(drop=True)
+        earlier = rows[column].iloc[:-1].reset_index(drop=True)
+        same &= (later == earlier).to_numpy(dtype=bool, na_value=False)
     duplicate = np.zeros(len(frame), dtype=bool)
     duplicate[np.flatnonzero(usable)[1:][same]] = True
     return duplicate
