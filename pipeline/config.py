@@ -33,7 +33,12 @@ class Sample(_Section):
     seed: int
     n_accounts: int = Field(gt=0)
     start: dt.date
-    months: int = Field(gt=3)
+    months: int = Field(gt=3, le=120)
+    initial_share: float = Field(default=0.35, ge=0, le=1)
+    burn_in_months: int = Field(default=24, ge=1)
+    chunk_accounts: int = Field(default=500, gt=0, le=32768)
+    activity_scale: float = Field(default=1.0, gt=0)
+    truth_paths: int = Field(default=200, ge=2)
 
 
 class Validate(_Section):
