@@ -55,6 +55,11 @@ def read_table_file(path: Path) -> pd.DataFrame:
         # Arrow's messages are long; the first line says what is wrong (truncated, bad magic, bad row).
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         kind = path.suffix.lstrip(".").upper()
+        first_line = first_line.replace(f"'{path}'", path.name).replace(str(path), path.name)
+        if "magic bytes" in first_line:
+            first_line = "not a complete Parquet file (truncated, still being written, or another format)"
+        if isinstance(exc, UnicodeDecodeError) or "UTF8" in first_line:
+            first_line = f"not UTF-8 text; save it as UTF-8 ({first_line})"
         raise InputError([Problem(path.name, None, f"cannot be read as {kind}: {first_line}")]) from exc
     frame.columns = normalise_headers(path.name, list(frame.columns))
     log.info("read %s: %d rows, %d columns", path.name, len(frame), frame.shape[1])
@@ -94,6 +99,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             column_types={c: pa.string() for c in columns},
+            # Only an empty field is missing: 'NA' or 'null' may be real ids, and 'n/a' a real mistake.
+            null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
         ),

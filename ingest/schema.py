@@ -26,9 +26,18 @@ def accounts_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "account_id": pa.Column("str", nullable=False, unique=True),
-            "segment": pa.Column("str", pa.Check.isin(SEGMENTS, error=f"segment not one of {SEGMENTS}")),
+            "segment": pa.Column(
+                "str",
+                pa.Check.isin(
+                    SEGMENTS, error=f"not one of {', '.join(SEGMENTS)} (after trimming and lower-casing)"
+                ),
+            ),
             "contract_type": pa.Column(
-                "str", pa.Check.isin(CONTRACT_TYPES, error=f"contract type not one of {CONTRACT_TYPES}")
+                "str",
+                pa.Check.isin(
+                    CONTRACT_TYPES,
+                    error=f"not one of {', '.join(CONTRACT_TYPES)} (after trimming and lower-casing)",
+                ),
             ),
             "seats": pa.Column(
                 "float64",

@@ -123,6 +123,8 @@ def _collect(problems: list[Problem], step: Callable, raw: RawTable) -> tuple:
 
 def clean_accounts(raw: RawTable) -> tuple[pd.DataFrame, np.ndarray]:
     """Parse the accounts table; any bad value raises. Exact duplicate rows get the 'duplicate' code."""
+    if raw.frame.empty:
+        raise InputError([Problem(raw.file, None, "has no rows; every event would have an unknown account")])
     frame, problems, unparseable = parse_accounts(raw)
     duplicate = frame.duplicated(keep="first").to_numpy()
     problems += check_accounts_schema(frame[~duplicate], raw.file, unparseable)
