@@ -1,10 +1,11 @@
 """Behavioural logs for a chunk of accounts: users, logins, record events and feature events.
 
 Users are seats that hold a person: an account's first `active_users` seats are occupied in a month. A seat
-changes hands on turnover, on the champion's departure (seat 0 is the champion's) and when a seat freed by
-shrinking usage is taken again. A user's day is a session (or none) with a weekday/weekend rhythm; its
-probability grows with the account's health, activity level and the user's engagement. Sessions carry record
-events and feature events whose mix follows adoption breadth, health and feature stickiness.
+changes hands on turnover and on the champion's departure (seat 0 is the champion's); a seat left idle by
+shrinking usage keeps its holder, who may come back. A user's day is a session (or none) with a
+weekday/weekend rhythm; its probability grows with the account's health, activity level and the user's
+engagement. Sessions carry record events and feature events whose mix follows adoption breadth, health and
+feature stickiness.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ OBJECT_MIX = np.array(
 )
 ACTIONS = ("create", "update", "delete")
 P_LOGIN = 0.13  # weekday session probability of an average user in an average account
-WEEKEND = 0.12
+WEEKEND = 0.15
 CHAMPION_ENGAGEMENT = 2.5
 EXTRA_LOGINS = 0.35  # Poisson mean of logins beyond the first in a session
 RECORDS_PER_SESSION = 0.45
@@ -123,14 +124,15 @@ def _adoption_rank(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _turn_over(s: _Seats, c: Chunk, m: int, rng: np.random.Generator) -> None:
-    """Occupy this month's seats; a seat changes hands on turnover, champion loss or re-occupation."""
+    """Occupy this month's seats; a seat changes hands on turnover or when the champion leaves."""
     d0, d1 = c.month_days[m], c.month_days[m + 1]
     alive = (c.first_day < d1) & (c.end_day > d0)
     on = alive[s.account] & (s.slot < c.active_users[m][s.account])
     u = rng.random(len(on))
     fresh = _draw_engagement(len(on), rng)
-    new_person = on & (
-        ((s.slot > 0) & (u < TURNOVER)) | ((s.slot == 0) & c.champion_left[m][s.account]) | (~s.on & s.used)
+    # A seat that falls idle keeps its licence holder, who may come back; people leave only by turnover.
+    new_person = (
+        on & s.used & (((s.slot > 0) & (u < TURNOVER)) | ((s.slot == 0) & c.champion_left[m][s.account]))
     )
     s.generation += new_person
     s.engagement = np.where(new_person, fresh, s.engagement)
