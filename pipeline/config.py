@@ -106,20 +106,47 @@ class Evaluate(_Section):
 
 
 class Tiers(_Section):
+    """`red`/`yellow` are probabilities (threshold), currency (arr_at_risk) or capacities (capacity:
+    a share or a count of accounts, cumulative, so yellow >= red); `segments` overrides them per segment."""
+
     method: Literal["threshold", "capacity", "arr_at_risk"]
-    red: float
-    yellow: float
+    red: float = Field(ge=0)
+    yellow: float = Field(ge=0)
+    capacity_unit: Literal["share", "count"]
+    per_segment: bool
+    segments: dict[str, dict[Literal["red", "yellow"], float]]
 
     @model_validator(mode="after")
     def _ordered(self) -> Tiers:
-        if self.method == "threshold" and not self.red >= self.yellow:
-            raise ValueError(f"score.tiers: red ({self.red}) must be >= yellow ({self.yellow})")
+        pairs = {"default": (self.red, self.yellow)}
+        pairs |= {k: (v.get("red", self.red), v.get("yellow", self.yellow)) for k, v in self.segments.items()}
+        for name, (red, yellow) in pairs.items():
+            if self.method == "capacity":
+                if not red <= yellow:
+                    raise ValueError(f"score.tiers ({name}): capacity red {red} must be <= yellow {yellow}")
+                if self.capacity_unit == "share" and yellow > 1:
+                    raise ValueError(f"score.tiers ({name}): a capacity share must be <= 1, got {yellow}")
+            elif not red >= yellow:
+                raise ValueError(f"score.tiers ({name}): red ({red}) must be >= yellow ({yellow})")
+            if self.method == "threshold" and red > 1:
+                raise ValueError(f"score.tiers ({name}): a probability threshold must be <= 1, got {red}")
         return self
 
 
 class Score(_Section):
     n_reasons: int = Field(ge=1)
+    n_protective: int = Field(ge=0)
+    n_drivers: int = Field(ge=1)
+    usual_range: tuple[float, float]
+    report_rows: int = Field(gt=0)
     tiers: Tiers
+
+    @model_validator(mode="after")
+    def _quantiles(self) -> Score:
+        low, high = self.usual_range
+        if not 0 <= low < high <= 1:
+            raise ValueError(f"score.usual_range: need 0 <= low < high <= 1, got {self.usual_range}")
+        return self
 
 
 class Params(_Section):

@@ -1,0 +1,211 @@
+"""Reason codes in plain words from LightGBM's TreeSHAP contributions (``pred_contrib``).
+
+For each row the per-feature contributions plus the bias add up to the model's raw score (log-odds). A
+reason is a feature with one of the largest contributions raising the score; a protective factor is one
+with the largest lowering it. Each listed contribution is kept beside its text, and the rest (bias plus
+every unlisted feature) is kept as ``contribution_remainder``, so listed + remainder = raw score exactly.
+
+Words come from the feature registry (``features.registry.FEATURES``: name -> spec with ``description``
+and ``unit``); a feature it does not know is named after its column. Ratios and percent changes are
+stored as fractions (0.25 = 25%, -0.62 = fell 62%).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from models.encoding import FeatureSpec
+
+log = logging.getLogger(__name__)
+
+Registry = Mapping[str, Any]  # name -> object with .description and .unit
+Ranges = dict[str, tuple[float, float]]
+
+
+def default_registry() -> Registry:
+    """The project's feature registry; empty (column names as words) when `features` has none yet."""
+    try:
+        from features.registry import FEATURES
+    except ModuleNotFoundError:
+        log.warning("features.registry not found: reasons will use column names instead of descriptions")
+        return {}
+    return FEATURES
+
+
+def contributions(booster: lgb.Booster, x: pd.DataFrame) -> np.ndarray:
+    """TreeSHAP contributions, one column per feature plus the bias last; rows sum to the raw score."""
+    return np.asarray(booster.predict(x, pred_contrib=True), dtype="float64")
+
+
+def usual_ranges(frame: pd.DataFrame, spec: FeatureSpec, quantiles: tuple[float, float]) -> Ranges:
+    """The ``quantiles`` (e.g. 25th-75th percentile) of each numeric feature across ``frame``'s rows."""
+    ranges = {}
+    for column in spec.features:
+        if column in spec.categorical:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
+        values = values[~np.isnan(values)]
+        if len(values):
+            low, high = np.quantile(values, quantiles)
+            ranges[column] = (float(low), float(high))
+    return ranges
+
+
+def top_features(contrib: np.ndarray, n: int, sign: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``n`` largest contributions of ``sign`` (+1 raising, -1 lowering) per row.
+
+    Slots with no contribution of that sign get index -1 and value 0.
+    """
+    signed = contrib * sign
+    n = min(n, signed.shape[1])
+    if n == 0:
+        return np.empty((len(signed), 0), dtype="int64"), np.empty((len(signed), 0))
+    # argpartition then a stable sort of the n picked: linear in the number of features per row.
+    picked = np.argpartition(-signed, n - 1, axis=1)[:, :n]
+    picked_values = np.take_along_axis(signed, picked, axis=1)
+    order = np.argsort(-picked_values, axis=1, kind="stable")
+    index = np.take_along_axis(picked, order, axis=1)
+    value = np.take_along_axis(picked_values, order, axis=1)
+    empty = value <= 0
+    return np.where(empty, -1, index), np.where(empty, 0.0, value * sign)
+
+
+def reason_columns(
+    frame: pd.DataFrame,
+    spec: FeatureSpec,
+    contrib: np.ndarray,
+    ranges: Ranges,
+    n_reasons: int,
+    n_protective: int,
+    registry: Registry | None = None,
+) -> pd.DataFrame:
+    """Reason and protective-factor columns (text, feature, contribution) plus the remainder.
+
+    ``frame`` holds the raw (unencoded) feature values the text quotes, row-aligned with ``contrib``.
+    """
+    registry = default_registry() if registry is None else registry
+    features = contrib[:, :-1]
+    out: dict[str, Any] = {}
+    listed = np.zeros(len(features))
+    for prefix, n, sign in (("reason", n_reasons, 1), ("protective", n_protective, -1)):
+        index, value = top_features(features, n, sign)
+        for k in range(index.shape[1]):
+            out[f"{prefix}_{k + 1}"] = describe_many(frame, spec, index[:, k], ranges, registry)
+            names = np.array([*spec.features, ""], dtype=object)[index[:, k]]
+            out[f"{prefix}_{k + 1}_feature"] = pd.Series(names, dtype="str").replace("", None).to_numpy()
+            out[f"{prefix}_{k + 1}_contribution"] = value[:, k]
+            listed += value[:, k]
+    out["contribution_remainder"] = contrib.sum(axis=1) - listed
+    return pd.DataFrame(out, index=frame.index)
+
+
+def describe_many(
+    frame: pd.DataFrame, spec: FeatureSpec, index: np.ndarray, ranges: Ranges, registry: Registry
+) -> np.ndarray:
+    """Plain-words text per row for the feature at ``index`` (-1: no reason, None)."""
+    text = np.full(len(index), None, dtype=object)
+    for i in np.unique(index[index >= 0]):
+        rows = np.flatnonzero(index == i)
+        name = spec.features[i]
+        values = frame[name].to_numpy()[rows]
+        text[rows] = [describe(name, v, ranges.get(name), registry) for v in values]
+    return text
+
+
+def words_for(name: str, registry: Registry) -> tuple[str, str]:
+    """(description, unit) from the registry, or the column name in words."""
+    entry = registry.get(name)
+    if entry is None:
+        return name.replace("_", " ").capitalize(), ""
+    return entry.description, (entry.unit or "")
+
+
+def describe(name: str, value: Any, usual: tuple[float, float] | None, registry: Registry) -> str:
+    """One feature value in plain words with its usual range, e.g.
+    'Logins in the last 30 days: 4, below the usual 18-45'."""
+    description, unit = words_for(name, registry)
+    if _missing(value):
+        return f"{description}: no data"
+    if isinstance(value, str):
+        return f"{description}: {value}"
+    value = float(value)
+    if unit == "percent change":
+        move = "fell" if value < 0 else "rose" if value > 0 else "did not change"
+        amount = f" {abs(value) * 100:.0f}%" if value else ""
+        usual_text = (
+            f" (usually {format_value(usual[0], unit)} to {format_value(usual[1], unit)})" if usual else ""
+        )
+        return f"{description} {move}{amount}{usual_text}"
+    shown = format_value(value, unit)
+    if usual is None:
+        return f"{description}: {shown}"
+    low, high = usual
+    span = f"{format_value(low, unit)}–{format_value(high, unit)}" if low != high else format_value(low, unit)
+    where = "below" if value < low else "above" if value > high else "within"
+    return f"{description}: {shown}, {where} the usual {span}"
+
+
+def format_value(value: float, unit: str) -> str:
+    if _missing(value):
+        return "no data"
+    if unit in ("ratio", "percent"):
+        return f"{value * 100:.0f}%"
+    if unit == "percent change":
+        return f"{value * 100:+.0f}%".replace("-", "−")
+    if unit == "currency":
+        return f"{value:,.0f}"
+    whole = float(value).is_integer()
+    number = f"{value:,.0f}" if whole or abs(value) >= 100 else f"{value:,.1f}"
+    return f"{number} days" if unit == "days" else number
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def driver_columns(
+    now: pd.DataFrame,
+    before: pd.DataFrame,
+    spec: FeatureSpec,
+    contrib_now: np.ndarray,
+    contrib_before: np.ndarray,
+    n_drivers: int,
+    registry: Registry | None = None,
+) -> pd.DataFrame:
+    """What moved each account's score between two scorings with the same model.
+
+    The raw-score change is split per feature as contrib_now - contrib_before (the bias cancels); the
+    drivers are the largest such changes in the direction of the move, worded as 'X: before → now'.
+    ``driver_remainder`` closes the sum: drivers + remainder = raw score change.
+    """
+    registry = default_registry() if registry is None else registry
+    delta = contrib_now[:, :-1] - contrib_before[:, :-1]
+    direction = np.where(delta.sum(axis=1) >= 0, 1.0, -1.0)[:, None]
+    index, value = top_features(delta * direction, n_drivers, 1)
+    value = value * direction
+    out: dict[str, Any] = {}
+    for k in range(index.shape[1]):
+        text = np.full(len(index), None, dtype=object)
+        for i in np.unique(index[index[:, k] >= 0, k]):
+            rows = np.flatnonzero(index[:, k] == i)
+            name = spec.features[i]
+            description, unit = words_for(name, registry)
+            was, is_ = before[name].to_numpy()[rows], now[name].to_numpy()[rows]
+            text[rows] = [
+                f"{description}: {_show(a, unit)} → {_show(b, unit)}" for a, b in zip(was, is_, strict=True)
+            ]
+        out[f"driver_{k + 1}"] = text
+        out[f"driver_{k + 1}_contribution"] = value[:, k]
+    out["driver_remainder"] = (contrib_now.sum(axis=1) - contrib_before.sum(axis=1)) - value.sum(axis=1)
+    return pd.DataFrame(out, index=now.index)
+
+
+def _show(value: Any, unit: str) -> str:
+    return str(value) if isinstance(value, str) else format_value(value, unit)

@@ -1,0 +1,265 @@
+"""The risk list on tiny synthetic frames with a small LightGBM model trained inside the test."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.calibration import Calibrator
+from models.encoding import SchemaMismatchError, encode, infer_spec
+from models.risk_list import (
+    CSV_HEAD,
+    ListSettings,
+    ScoringModel,
+    build_risk_list,
+    next_renewal,
+    pick_dates,
+    score_rows,
+    snapshot,
+    spreadsheet_safe,
+)
+from models.tiers import TierRule
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    family: str
+    description: str
+    unit: str
+
+
+REGISTRY = {
+    "logins_count_30d": Entry("logins_count_30d", "logins", "Logins in the last 30 days", "count"),
+    "logins_change_30d": Entry(
+        "logins_change_30d",
+        "logins",
+        "Logins in the last 30 days compared with the 30 days before",
+        "percent change",
+    ),
+    "active_users_ratio_30d": Entry("active_users_ratio_30d", "users", "Share of seats active", "ratio"),
+    "days_since_last_login": Entry("days_since_last_login", "logins", "Days since the last login", "days"),
+    "features_new_90d": Entry("features_new_90d", "adoption", "New features adopted this quarter", "count"),
+}
+DATES = pd.to_datetime(["2025-10-01", "2025-11-01", "2025-12-01"]).tz_localize("UTC")
+
+
+def synthetic(n_accounts: int = 300, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Features at three month starts (the last one unlabelled) and the matching accounts table."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"A{i:06d}" for i in range(n_accounts)], dtype=object)
+    segment = rng.choice(["enterprise", "mid_market", "smb"], n_accounts, p=[0.2, 0.3, 0.5])
+    frames = []
+    health = rng.normal(0, 1, n_accounts)
+    for i, date in enumerate(DATES):
+        health = 0.7 * health + 0.5 * rng.normal(0, 1, n_accounts)
+        logins = np.maximum(0, np.round(30 + 12 * health + rng.normal(0, 4, n_accounts)))
+        frame = pd.DataFrame(
+            {
+                "account_id": pd.Series(ids, dtype="str"),
+                "observation_date": date,
+                "label": pd.Series(pd.NA, index=range(n_accounts), dtype="Int8"),
+                "segment": pd.Series(segment, dtype="str"),
+                "logins_count_30d": logins,
+                "logins_change_30d": np.clip(0.3 * health + rng.normal(0, 0.1, n_accounts), -1, 2),
+                "active_users_ratio_30d": 1 / (1 + np.exp(-health - rng.normal(0, 0.3, n_accounts))),
+                "days_since_last_login": np.maximum(
+                    0, np.round(5 - 3 * health + rng.normal(0, 1, n_accounts))
+                ),
+                "features_new_90d": rng.poisson(np.exp(0.5 * health)).astype("float64"),
+            }
+        )
+        if i < len(DATES) - 1:
+            p = 1 / (1 + np.exp(2 + 1.5 * health))
+            frame["label"] = pd.Series((rng.random(n_accounts) < p).astype("int8"), dtype="Int8")
+        frames.append(frame)
+    features = pd.concat(frames, ignore_index=True)
+    features.loc[5, "logins_count_30d"] = np.nan
+    accounts = pd.DataFrame(
+        {
+            "account_id": pd.Series(ids, dtype="str"),
+            "account_name": [
+                f'=HYPERLINK("x") Co {i}' if i == 3 else f"Company {i}" for i in range(n_accounts)
+            ],
+            "segment": pd.Series(segment, dtype="str"),
+            "plan": "professional",
+            "seats": 10.0,
+            "mrr": rng.uniform(100, 5000, n_accounts).round(2),
+            "contract_type": rng.choice(["monthly", "annual"], n_accounts),
+            "contract_start": pd.Timestamp("2022-01-01"),
+            "renewal_date": [dt.date(2026, 1 + i % 12, 1 + i % 28) for i in range(n_accounts)],
+            "churn_date": pd.NaT,
+            "owner": ["-Ann Lee" if i == 4 else ["Ann Lee", "Bo Chen"][i % 2] for i in range(n_accounts)],
+        }
+    )
+    return features, accounts
+
+
+def train_tiny(features: pd.DataFrame, rounds: int = 30) -> ScoringModel:
+    labelled = features[features["label"].notna()]
+    spec = infer_spec(labelled)
+    x = encode(labelled, spec)
+    params = {"objective": "binary", "num_leaves": 7, "min_data_in_leaf": 10, "verbosity": -1, "seed": 1}
+    params |= {"deterministic": True, "force_row_wise": True, "num_threads": 1}
+    categorical = list(spec.categorical)
+    booster = lgb.train(
+        params, lgb.Dataset(x, labelled["label"].astype(int), categorical_feature=categorical), rounds
+    )
+    return ScoringModel(booster, spec, Calibrator("sigmoid", coef=1.0, intercept=0.0))
+
+
+@pytest.fixture(scope="module")
+def setup():
+    features, accounts = synthetic()
+    return features, accounts, train_tiny(features)
+
+
+def make_list(setup, rule=None, **kwargs):
+    features, accounts, model = setup
+    date, previous_date = pick_dates(features, None)
+    current = score_rows(model, snapshot(features, date))
+    previous = score_rows(model, snapshot(features, previous_date))
+    settings = ListSettings(rule or TierRule("threshold", 0.3, 0.12), **kwargs)
+    return build_risk_list(
+        model, current, accounts, date, settings, previous, previous_date, registry=REGISTRY
+    )
+
+
+def test_listed_contributions_plus_remainder_equal_the_raw_score(setup):
+    features, _, model = setup
+    risk = make_list(setup).accounts
+    listed = risk.filter(regex=r"^(reason|protective)_\d+_contribution$").sum(axis=1)
+    total = listed + risk["contribution_remainder"]
+    rows = snapshot(features, DATES[-1]).set_index("account_id").loc[risk["account_id"]]
+    booster_raw = model.booster.predict(encode(rows, model.spec), raw_score=True)
+    np.testing.assert_allclose(total.to_numpy(), booster_raw, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(risk["raw_score"].to_numpy(), booster_raw, rtol=0, atol=1e-9)
+
+
+def test_reasons_raise_and_protective_factors_lower_the_score(setup):
+    risk = make_list(setup).accounts
+    assert (risk.filter(regex=r"^reason_\d+_contribution$").to_numpy() >= 0).all()
+    assert (risk.filter(regex=r"^protective_\d+_contribution$").to_numpy() <= 0).all()
+    first = risk["reason_1_contribution"].to_numpy()
+    assert (first >= risk["reason_2_contribution"].to_numpy()).all()
+    texts = risk["reason_1"].dropna()
+    assert texts.str.contains("usual|fell|rose|no data|smb|enterprise|mid_market").all()
+
+
+def test_probability_tier_rank_and_arr_at_risk_are_consistent(setup):
+    risk = make_list(setup).accounts
+    assert risk["churn_probability"].between(0, 1).all()
+    assert risk["rank"].tolist() == list(range(1, len(risk) + 1))
+    np.testing.assert_allclose(risk["arr_at_risk"], risk["churn_probability"] * risk["arr"])
+    assert set(risk["tier"]) <= {"red", "yellow", "green"}
+    assert list(risk.columns[: len(CSV_HEAD)]) == list(CSV_HEAD)
+    assert (risk["days_to_renewal"] >= 0).all()
+
+
+def test_change_drivers_add_up_to_the_score_change(setup):
+    out = make_list(setup)
+    changes = out.changes
+    assert len(changes) > 0
+    merged = changes.merge(out.accounts[["account_id", "raw_score"]], on="account_id")
+    features, _, model = setup
+    before = snapshot(features, DATES[-2]).set_index("account_id").loc[merged["account_id"]]
+    raw_before = model.booster.predict(encode(before, model.spec), raw_score=True)
+    drivers = merged.filter(regex=r"^driver_\d+_contribution$").sum(axis=1) + merged["driver_remainder"]
+    np.testing.assert_allclose(drivers.to_numpy(), merged["raw_score"].to_numpy() - raw_before, atol=1e-9)
+    assert (changes["tier"] != changes["previous_tier"]).all()
+    red_first = changes["moved_into_red"].to_numpy()
+    assert not (np.diff(red_first.astype(int)) > 0).any(), "accounts moving into red come first"
+    assert changes.loc[changes["moved_into_red"], "driver_1"].str.contains("→").all()
+
+
+def test_scoring_twice_gives_an_identical_list(setup):
+    first, second = make_list(setup), make_list(setup)
+    pd.testing.assert_frame_equal(first.accounts, second.accounts)
+    pd.testing.assert_frame_equal(first.changes, second.changes)
+
+
+@pytest.mark.parametrize(
+    ("drop", "add", "named"),
+    [
+        (["logins_count_30d"], {}, "missing columns (1): logins_count_30d"),
+        ([], {"seats_count": 1.0}, "extra columns (1): seats_count"),
+        (["segment"], {"plan": "pro"}, "missing columns (1): segment"),
+    ],
+)
+def test_a_feature_table_that_differs_from_the_model_stops_and_names_columns(setup, drop, add, named):
+    features, _, model = setup
+    frame = snapshot(features, DATES[-1]).drop(columns=drop).assign(**add)
+    with pytest.raises(SchemaMismatchError, match=named.replace("(", r"\(").replace(")", r"\)")):
+        score_rows(model, frame)
+
+
+def test_csv_text_cells_are_escaped_and_numbers_stay_numbers():
+    frame = pd.DataFrame(
+        {
+            "account_name": pd.Series(
+                ["=cmd|' /C calc'!A0", "+1", "@SUM(A1)", "-2", "Acme", None], dtype="str"
+            ),
+            "probability_change": [-0.5, 0.1, 0.0, -0.2, 0.3, np.nan],
+        }
+    )
+    safe = spreadsheet_safe(frame)
+    assert safe["account_name"].tolist()[:5] == ["'=cmd|' /C calc'!A0", "'+1", "'@SUM(A1)", "'-2", "Acme"]
+    assert pd.isna(safe["account_name"].iloc[5])
+    assert safe["probability_change"].tolist()[:5] == [-0.5, 0.1, 0.0, -0.2, 0.3]
+
+
+def test_a_model_directory_round_trips(setup, tmp_path: Path):
+    _, _, model = setup
+    model.booster.save_model(tmp_path / "lgbm.txt")
+    model.spec.save(tmp_path / "feature_spec.json")
+    model.calibrator.save(tmp_path / "calibrator.json")
+    loaded = ScoringModel.from_dir(tmp_path)
+    features = setup[0]
+    rows = snapshot(features, DATES[-1])
+    np.testing.assert_array_equal(score_rows(loaded, rows).contrib, score_rows(model, rows).contrib)
+
+
+@pytest.mark.parametrize(
+    ("renewal", "contract", "date", "expected"),
+    [
+        ("2026-03-15", "annual", "2025-12-01", "2026-03-15"),  # upcoming: unchanged
+        ("2025-12-01", "annual", "2025-12-01", "2025-12-01"),  # on the day: counts as upcoming
+        ("2025-06-10", "annual", "2025-12-01", "2026-06-10"),  # past: rolled one year
+        ("2027-06-10", "annual", "2025-12-01", "2026-06-10"),  # far future (historical scoring): rolled back
+        ("2025-09-20", "monthly", "2025-12-01", "2025-12-20"),
+        ("2026-05-05", "monthly", "2025-12-01", "2025-12-05"),
+    ],
+)
+def test_next_renewal_is_the_first_on_or_after_the_date(renewal, contract, date, expected):
+    got = next_renewal(
+        pd.Series([dt.date.fromisoformat(renewal)]), pd.Series([contract]), pd.Timestamp(date, tz="UTC")
+    )
+    assert got.iloc[0] == pd.Timestamp(expected)
+
+
+def test_previous_risk_list_is_what_change_is_shown_against(setup):
+    base = make_list(setup).accounts
+    features, accounts, model = setup
+    previous_list = base[["account_id", "churn_probability", "tier"]].assign(
+        churn_probability=0.5, tier="yellow"
+    )
+    date, _ = pick_dates(features, None)
+    current = score_rows(model, snapshot(features, date))
+    out = build_risk_list(
+        model,
+        current,
+        accounts,
+        date,
+        ListSettings(TierRule("threshold", 0.3, 0.12)),
+        previous_list=previous_list,
+        registry=REGISTRY,
+    )
+    np.testing.assert_allclose(out.accounts["probability_change"], out.accounts["churn_probability"] - 0.5)
+    assert (out.accounts["previous_tier"] == "yellow").all()
+    assert "driver_1" not in out.changes.columns
