@@ -7,8 +7,11 @@
 so run one configuration per process). `learnability` fits LightGBM on simple point-in-time features of the
 logs and compares its out-of-time AUC with the oracle's on the same rows. Results: end of this docstring.
 
-Results (2 cores, 2026-11-30):
-    see docs/data_card.md, section "Generation speed" and "Oracle and learnability".
+Results (2 cores; details in docs/data_card.md):
+    default, 2,500 accounts:      7.46M events in 7-11 s, peak RSS 0.49 GB
+    3,400 accounts:               9.93M events in 9.3 s (target: 10M in < 60 s), peak RSS 0.49 GB
+    100,000 accounts, chunk 2000: 300M events in 167 s, peak RSS 1.48 GB
+    learnability (default):       LightGBM AUC 0.863 vs oracle 0.883 (ratio 0.978)
 """
 
 from __future__ import annotations
