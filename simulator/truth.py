@@ -8,6 +8,7 @@ Monte Carlo standard error is far below the binomial bound sqrt(p (1 - p) / path
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +33,7 @@ class TruthCollector:
 
     statics: Statics
     start_dom: np.ndarray
-    month_days: callable
+    month_days: Callable[[int], int]  # month index -> day number of its first day
     lead_days: int
     horizon_days: int
     observe_from: int  # first month index that is an observation date
