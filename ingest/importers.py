@@ -7,35 +7,41 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
 from ingest.contract import TABLES
 from ingest.errors import InputError, Problem
 from ingest.read import find_table_file, read_table_file
-from ingest.validate import RawTable
+from ingest.validate import ImportResult, RawTable
 
 log = logging.getLogger(__name__)
 
 IMPORTERS = ("contract", "subscriptions", "segment")
 
 
-def import_raw(raw_dir: Path, importer: str, mapping: Path, churn_gap_days: int) -> dict[str, RawTable]:
-    """Read `raw_dir` with the chosen importer; `mapping` is relative to `raw_dir`."""
+def import_raw(
+    raw_dir: Path, importer: str, mapping: Path, churn_gap_days: int, as_of: dt.date | None = None
+) -> ImportResult:
+    """Read `raw_dir` with the chosen importer; `mapping` is relative to `raw_dir`.
+
+    `as_of` (data.as_of) is needed by importers that derive churn; None means the day after the latest event.
+    """
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         raise InputError([Problem(str(raw_dir), None, "the raw data directory does not exist")])
     if importer == "contract":
-        return import_contract(raw_dir)
+        return ImportResult(import_contract(raw_dir), (), as_of)
     mapping_path = raw_dir / mapping
     if importer == "subscriptions":
         from ingest.subscriptions import import_subscriptions
 
-        return import_subscriptions(raw_dir, mapping_path, churn_gap_days)
+        return import_subscriptions(raw_dir, mapping_path, churn_gap_days, as_of)
     if importer == "segment":
         from ingest.segment import import_segment
 
-        return import_segment(raw_dir, mapping_path, churn_gap_days)
+        return import_segment(raw_dir, mapping_path, churn_gap_days, as_of)
     raise InputError(f"unknown importer '{importer}'; expected one of {', '.join(IMPORTERS)}")
 
 

@@ -41,6 +41,9 @@ REASONS = (
     "unknown_account",
     "after_churn",
     "duplicate",
+    # Reasons for rows of source files that importers reshape (events, subscriptions, Segment exports).
+    "unmapped_event_type",
+    "missing_group",
 )
 QUARANTINE_COLUMNS = ("table", "file", "row", "reason", "raw")
 _ID_COLUMNS = ("account_id", "user_id")
@@ -67,6 +70,32 @@ class RawTable:
 
 
 @dataclass(frozen=True)
+class SourceTable:
+    """A user file that an importer reshaped into contract tables, with the fate of each of its rows.
+
+    `codes` is a reason code per row (0 = passed on to a contract table); `ignored` marks rows the
+    mapping deliberately skips (event types listed under `ignore`): counted, not quarantined.
+    """
+
+    name: str
+    file: str
+    frame: pd.DataFrame
+    rows: np.ndarray
+    codes: np.ndarray
+    ignored: np.ndarray
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an importer hands to validation: raw contract tables, the source files they came from, and
+    the as-of date it resolved (None: validation infers it)."""
+
+    raws: dict[str, RawTable]
+    sources: tuple[SourceTable, ...] = ()
+    as_of: dt.date | None = None
+
+
+@dataclass(frozen=True)
 class CleanData:
     """Validated contract tables plus everything set aside, the counts, and the resolved as-of date."""
 
@@ -89,9 +118,16 @@ def check_columns(raw: RawTable) -> list[Problem]:
 
 
 def validate_tables(
-    raws: dict[str, RawTable], as_of: dt.date | None, max_quarantine_share: float
+    raws: dict[str, RawTable],
+    as_of: dt.date | None,
+    max_quarantine_share: float,
+    sources: tuple[SourceTable, ...] = (),
 ) -> CleanData:
-    """Validate the accounts table and the three logs; raise InputError listing every problem found."""
+    """Validate the accounts table and the three logs; raise InputError listing every problem found.
+
+    `sources` are the files an importer read, with rows it could not pass on; they are counted and
+    quarantined alongside the contract tables.
+    """
     missing_tables = [t.name for t in contract.TABLES if t.name not in raws]
     if missing_tables:
         raise InputError(f"missing input tables: {', '.join(missing_tables)}")
@@ -108,8 +144,17 @@ def validate_tables(
     for name, (frame, log_codes) in parsed.items():
         tables[name], codes[name] = flag_log_rows(frame, log_codes, usable_accounts, resolved)
 
-    raise_if_any([p for n in codes for p in check_quarantine_share(raws[n], codes[n], max_quarantine_share)])
-    return assemble(raws, tables, codes, resolved)
+    shares = [(share_label(raws[n]), codes[n]) for n in codes if raws[n].table.is_log]
+    shares += [(s.file, s.codes[~s.ignored]) for s in sources]
+    raise_if_any([p for file, c in shares for p in check_quarantine_share(file, c, max_quarantine_share)])
+    data = assemble(raws, tables, codes, resolved)
+    return add_sources(data, sources) if sources else data
+
+
+def share_label(raw: RawTable) -> str:
+    """The file name, plus the log when an importer split one file into several logs."""
+    stem = raw.file.split(".")[0]
+    return raw.file if stem == raw.table.name else f"{raw.file} ({raw.table.name})"
 
 
 def _collect(problems: list[Problem], step: Callable, raw: RawTable) -> tuple:
@@ -265,10 +310,10 @@ def duplicated_sorted(frame: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
     return duplicate
 
 
-def check_quarantine_share(raw: RawTable, codes: np.ndarray, max_share: float) -> list[Problem]:
+def check_quarantine_share(file: str, codes: np.ndarray, max_share: float) -> list[Problem]:
     """A file with most rows unusable is probably in the wrong format: stop rather than quarantine it."""
     n_bad = int((codes != 0).sum())
-    if not raw.table.is_log or len(codes) == 0 or n_bad / len(codes) <= max_share:
+    if len(codes) == 0 or n_bad / len(codes) <= max_share:
         return []
     by_reason = pd.Series(codes[codes != 0]).map(lambda c: REASONS[c - 1]).value_counts()
     detail = ", ".join(f"{reason} {n}" for reason, n in by_reason.items())
@@ -276,7 +321,7 @@ def check_quarantine_share(raw: RawTable, codes: np.ndarray, max_share: float) -
         f"{n_bad} of {len(codes)} rows ({n_bad / len(codes):.0%}) would be quarantined, more than "
         f"validate.max_quarantine_share={max_share:.0%}; wrong format or wrong file? ({detail})"
     )
-    return [Problem(raw.file, None, message)]
+    return [Problem(file, None, message)]
 
 
 def assemble(
@@ -300,15 +345,34 @@ def assemble(
     )
 
 
-def quarantine_rows(raw: RawTable, positions: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
+def add_sources(data: CleanData, sources: tuple[SourceTable, ...]) -> CleanData:
+    """Add importer source files to quarantine and counts: read = used + ignored + quarantined."""
+    parts, counts = [data.quarantine], dict(data.counts)
+    for source in sources:
+        bad = np.flatnonzero(source.codes != 0)
+        parts.append(quarantine_rows(source, bad, source.codes[bad], table_name=source.name))
+        n_used = int(((source.codes == 0) & ~source.ignored).sum())
+        entry = count_rows(
+            len(source.frame) - int(source.ignored.sum()), n_used, source.codes[~source.ignored]
+        )
+        counts[source.name] = {**entry, "read": len(source.frame), "ignored": int(source.ignored.sum())}
+    quarantine = pd.concat(parts, ignore_index=True).sort_values(["table", "row"], kind="stable")
+    files = {**data.files, **{s.name: s.file for s in sources}}
+    return CleanData(data.tables, quarantine.reset_index(drop=True), counts, data.as_of, files)
+
+
+def quarantine_rows(
+    raw: RawTable | SourceTable, positions: np.ndarray, codes: np.ndarray, table_name: str | None = None
+) -> pd.DataFrame:
     """Quarantined rows with their source row number, reason and raw values as one JSON object each."""
+    name = table_name or raw.table.name
     original = raw.frame.iloc[positions]
     # One vectorised to_json call; JSON escapes newlines inside values, so splitting lines is safe.
     text = original.to_json(orient="records", lines=True, date_format="iso", double_precision=15)
     raw_json = text.splitlines() if len(original) else []
     return pd.DataFrame(
         {
-            "table": pd.Series([raw.table.name] * len(positions), dtype="str"),
+            "table": pd.Series([name] * len(positions), dtype="str"),
             "file": pd.Series([raw.file] * len(positions), dtype="str"),
             "row": raw.rows[positions].astype(np.int64),
             "reason": pd.Series(np.asarray(REASONS, dtype=object)[codes.astype(np.int64) - 1], dtype="str"),

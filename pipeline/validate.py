@@ -23,8 +23,10 @@ def main() -> None:
     params = load_params()
     cfg = params.validate_
     try:
-        raws = import_raw(params.paths.raw, cfg.importer, cfg.mapping, cfg.churn_gap_days)
-        data = validate_tables(raws, params.data.as_of, cfg.max_quarantine_share)
+        imported = import_raw(
+            params.paths.raw, cfg.importer, cfg.mapping, cfg.churn_gap_days, params.data.as_of
+        )
+        data = validate_tables(imported.raws, imported.as_of, cfg.max_quarantine_share, imported.sources)
     except InputError as exc:
         if os.environ.get("CHURN_DEBUG") == "1":
             raise

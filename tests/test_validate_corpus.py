@@ -37,8 +37,8 @@ def build_case(name: str, case: dict, target: Path) -> Path:
 
 def run_case(raw_dir: Path, clean_dir: Path, case: dict) -> None:
     as_of = dt.date.fromisoformat(case["as_of"]) if case.get("as_of") else None
-    raws = import_raw(raw_dir, "contract", Path("mapping.yaml"), churn_gap_days=30)
-    write_clean(validate_tables(raws, as_of, max_quarantine_share=0.5), clean_dir)
+    imported = import_raw(raw_dir, "contract", Path("mapping.yaml"), churn_gap_days=30, as_of=as_of)
+    write_clean(validate_tables(imported.raws, imported.as_of, max_quarantine_share=0.5), clean_dir)
 
 
 def test_every_case_directory_is_listed() -> None:
