@@ -123,8 +123,21 @@ def words_for(name: str, registry: Registry) -> tuple[str, str]:
     """(description, unit) from the registry, or the column name in words."""
     entry = registry.get(name)
     if entry is None:
-        return name.replace("_", " ").capitalize(), ""
+        return name.replace("_", " ").capitalize(), guess_unit(name)
     return entry.description, (entry.unit or "")
+
+
+def guess_unit(name: str) -> str:
+    """A unit from the house naming convention, for a column the registry does not know."""
+    if "_change" in name or name.endswith("_pct_change"):
+        return "percent change"
+    if "_ratio" in name or "_share" in name:
+        return "ratio"
+    if name.startswith("days_") or name.endswith("_days"):
+        return "days"
+    if "_count" in name or "_distinct" in name:
+        return "count"
+    return ""
 
 
 def describe(name: str, value: Any, usual: tuple[float, float] | None, registry: Registry) -> str:
@@ -137,8 +150,9 @@ def describe(name: str, value: Any, usual: tuple[float, float] | None, registry:
         return f"{description}: {value}"
     value = float(value)
     if unit == "percent change":
-        move = "fell" if value < 0 else "rose" if value > 0 else "did not change"
-        amount = f" {abs(value) * 100:.0f}%" if value else ""
+        pct = round(value * 100)
+        move = "fell" if pct < 0 else "rose" if pct > 0 else "did not change"
+        amount = f" {abs(pct)}%" if pct else ""
         usual_text = (
             f" (usually {format_value(usual[0], unit)} to {format_value(usual[1], unit)})" if usual else ""
         )
@@ -147,7 +161,8 @@ def describe(name: str, value: Any, usual: tuple[float, float] | None, registry:
     if usual is None:
         return f"{description}: {shown}"
     low, high = usual
-    span = f"{format_value(low, unit)}–{format_value(high, unit)}" if low != high else format_value(low, unit)
+    bare = "" if unit == "days" else unit  # '1–6 days', not '1 days–6 days'
+    span = f"{format_value(low, bare)}–{format_value(high, unit)}" if low != high else format_value(low, unit)
     where = "below" if value < low else "above" if value > high else "within"
     return f"{description}: {shown}, {where} the usual {span}"
 
@@ -158,11 +173,12 @@ def format_value(value: float, unit: str) -> str:
     if unit in ("ratio", "percent"):
         return f"{value * 100:.0f}%"
     if unit == "percent change":
-        return f"{value * 100:+.0f}%".replace("-", "−")
+        return "0%" if round(value * 100) == 0 else f"{value * 100:+.0f}%".replace("-", "−")
     if unit == "currency":
         return f"{value:,.0f}"
     whole = float(value).is_integer()
     number = f"{value:,.0f}" if whole or abs(value) >= 100 else f"{value:,.1f}"
+    number = "0" if number in ("-0", "-0.0") else number
     return f"{number} days" if unit == "days" else number
 
 

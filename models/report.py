@@ -148,6 +148,7 @@ TEMPLATE = """<!DOCTYPE html>
   #accounts th { cursor: pointer; user-select: none; white-space: nowrap; }
   #accounts th[aria-sort="ascending"]::after { content: " ▲"; }
   #accounts th[aria-sort="descending"]::after { content: " ▼"; }
+  th.num { text-align: right; } td ul { min-width: 260px; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   .tier { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 600; font-size: 12px; }
   .tier.red { background: #fde8e8; color: #9b1c1c; } .tier.yellow { background: #fdf6b2; color: #8e4b10; }

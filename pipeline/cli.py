@@ -1,0 +1,81 @@
+"""The `churn` command line. `churn score` scores any date with any model into a directory.
+
+churn score                                     # latest date, the pipeline's model, into paths.scores
+churn score --as-of 2025-12-01 --model models:/churn-lgbm@champion --out data/scores-dec
+churn score --previous data/scores/risk_list.parquet   # change against an earlier list
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from ingest.atomic import atomic_dir
+from pipeline.config import load_params
+from pipeline.score import load_model, score_accounts, write_outputs
+
+app = typer.Typer(help="Churn prediction for B2B SaaS customer success.", no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """Churn pipeline commands (the DVC stages run through `dvc repro`)."""
+
+
+@app.command()
+def score(
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--as-of", formats=["%Y-%m-%d"], help="Score the latest observation date on or before this."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="A model directory or a registry URI such as models:/churn-lgbm@champion."),
+    ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="An earlier risk_list.parquet to compare with."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory (default: paths.scores).")] = None,
+    params_file: Annotated[Path, typer.Option("--params", exists=True)] = Path("params.yaml"),
+) -> None:
+    """Score every active account into a risk list, a change report and an HTML report."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    params = load_params(params_file)
+    scoring_model = load_model(model or params.paths.model, params.train.experiment)
+    earlier = pd.read_parquet(previous) if previous is not None else None
+    rows = _rows_to_score(params.paths.features / "features.parquet", earlier is None)
+    with typer.progressbar(length=rows, label="Scoring", show_pos=True) as bar:
+        risk = score_accounts(
+            params, scoring_model, as_of.date() if as_of else None, earlier, progress=bar.update
+        )
+    target = out or params.paths.scores
+    with atomic_dir(target) as tmp:
+        write_outputs(risk, tmp, params.score.report_rows, str(model or params.paths.model))
+    counts = risk.accounts["tier"].value_counts()
+    typer.echo(
+        f"{len(risk.accounts)} accounts at {risk.observation_date.date()}: "
+        + ", ".join(f"{counts.get(t, 0)} {t}" for t in ("red", "yellow", "green"))
+        + f"; {int(risk.changes['moved_into_red'].sum())} moved into red -> {target}"
+    )
+
+
+def _rows_to_score(features: Path, with_previous: bool) -> int:
+    """An estimate for the progress bar: the rows of the last one or two observation dates."""
+    dates = (
+        pd.read_parquet(features, columns=["observation_date"])["observation_date"]
+        .value_counts()
+        .sort_index()
+    )
+    return int(dates.iloc[-2:].sum() if with_previous else dates.iloc[-1:].sum())
+
+
+if __name__ == "__main__":
+    app()

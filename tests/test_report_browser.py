@@ -1,0 +1,88 @@
+"""The HTML report in a real headless Chromium (OS package): offline load, sort, filter, screenshot."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from models.report import render_report
+from tests.test_risk_list import make_list, synthetic, train_tiny
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    features, accounts = synthetic(120, seed=3)
+    accounts.loc[7, "account_name"] = "<script>window.pwned = 1</script> Evil Corp"
+    risk = make_list((features, accounts, train_tiny(features)))
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    path.write_text(render_report(risk, max_rows=100, model_name="test model"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def page(report):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    assert Path(CHROMIUM).exists(), "Chromium missing: `make system` installs it from Debian"
+    attempted: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, "--no-first-run"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+
+        def block(route):
+            attempted.append(route.request.url)
+            route.abort()
+
+        context.route(lambda url: not url.startswith("file://"), block)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(report.as_uri(), wait_until="load")
+        yield page
+        assert not errors, f"JavaScript errors: {errors}"
+        assert not attempted, f"the report tried the network: {attempted}"
+        browser.close()
+
+
+def column_values(page, index: int) -> list[str]:
+    return page.eval_on_selector_all(
+        f"#accounts tbody tr td:nth-child({index})", "tds => tds.map(t => t.innerText)"
+    )
+
+
+def test_report_loads_offline_with_counts_and_rows(page):
+    assert page.locator("#cards .card").count() == 3
+    assert page.locator("#accounts tbody tr").count() == 100
+    assert page.locator("#summary tbody tr").count() == 12  # 3 tiers x (3 segments + all)
+    assert "100 of 100 accounts shown" in page.inner_text("#count")
+    assert page.evaluate("window.pwned") is None, "an account name ran as script"
+    assert "<script>" in page.inner_text("#accounts") or "Evil Corp" not in page.inner_text("#accounts")
+
+
+def test_clicking_a_header_sorts_the_table(page):
+    arr_header = page.locator("#accounts th", has_text="ARR at risk")
+    arr_header.click()
+    values = [float(v.replace(",", "") or "nan") for v in column_values(page, 9)]
+    assert values == sorted(values)
+    arr_header.click()
+    values = [float(v.replace(",", "") or "nan") for v in column_values(page, 9)]
+    assert values == sorted(values, reverse=True)
+    assert arr_header.get_attribute("aria-sort") == "descending"
+
+
+def test_filters_narrow_the_table(page, tmp_path):
+    page.fill("#filter", "Bo Chen")
+    owners = column_values(page, 4)
+    assert owners and set(owners) == {"Bo Chen"}
+    page.fill("#filter", "")
+    page.select_option("#tier-filter", "red")
+    tiers = column_values(page, 8)
+    assert tiers and set(tiers) == {"red"}
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 10_000
