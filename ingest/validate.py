@@ -12,8 +12,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest import contract
 from ingest.contract import ACCOUNTS, LOGS, RECORD_ACTIONS, Table
@@ -139,8 +142,10 @@ def validate_tables(
     raise_if_any(problems)
 
     resolved = as_of or infer_as_of([frame["timestamp"][codes == 0] for frame, codes in parsed.values()])
-    tables, codes = {ACCOUNTS.name: accounts}, {ACCOUNTS.name: account_codes}
-    usable_accounts = accounts[account_codes == 0]
+    usable_accounts = (
+        accounts[account_codes == 0].sort_values("account_id", kind="stable").reset_index(drop=True)
+    )
+    tables, codes = {ACCOUNTS.name: usable_accounts}, {ACCOUNTS.name: account_codes}
     for name, (frame, log_codes) in parsed.items():
         tables[name], codes[name] = flag_log_rows(frame, log_codes, usable_accounts, resolved)
 
@@ -261,53 +266,52 @@ def infer_as_of(timestamps: list[pd.Series]) -> dt.date:
 def flag_log_rows(
     frame: pd.DataFrame, codes: np.ndarray, accounts: pd.DataFrame, as_of: dt.date
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Flag future, unknown-account, after-churn and duplicate rows; return the log sorted for output.
+    """Flag future, unknown-account, after-churn and duplicate rows; return the used rows, sorted.
 
-    The returned frame keeps the original row positions as its index.
-
-    An event at or after as_of (midnight UTC) is in the future. An event whose UTC date is after the
-    account's churn date is after churn; an event on the churn date counts. Events before contract start
-    (trial use) are kept.
+    The codes come back in the original row order. An event at or after as_of (midnight UTC) is in the
+    future. An event whose UTC date is after the account's churn date is after churn; an event on the
+    churn date counts. Events before contract start (trial use) are kept.
     """
     codes = codes.copy()
     cutoff = pd.Timestamp(as_of, tz="UTC")
     _flag(codes, (frame["timestamp"] >= cutoff).to_numpy(), "future_timestamp")
-    known = frame["account_id"].isin(accounts["account_id"]).to_numpy()
-    _flag(codes, ~known, "unknown_account")
-    churn = frame["account_id"].map(accounts.set_index("account_id")["churn_date"])
-    day = frame["timestamp"].dt.tz_localize(None).dt.normalize().astype("datetime64[s]")
-    _flag(codes, (day > churn).to_numpy(), "after_churn")
-    order = sort_order(frame)
-    frame, codes = frame.iloc[order], codes[order]
-    _flag(codes, duplicated_sorted(frame, codes == 0), "duplicate")
-    return frame, codes
+    # Arrow's hash lookup: an order of magnitude faster than Series.map on millions of string ids.
+    position = pc.fill_null(pc.index_in(pa.array(frame["account_id"]), pa.array(accounts["account_id"])), -1)
+    position = position.to_numpy(zero_copy_only=False)
+    _flag(codes, position < 0, "unknown_account")
+    churn = accounts["churn_date"].to_numpy("datetime64[D]")
+    day = frame["timestamp"].dt.tz_convert(None).to_numpy().astype("datetime64[D]")
+    after = np.zeros(len(frame), dtype=bool)
+    known = position >= 0
+    after[known] = day[known] > churn[position[known]]  # NaT (no churn) compares False
+    _flag(codes, after, "after_churn")
+    order, duplicate = sort_and_find_duplicates(frame, np.flatnonzero(codes == 0))
+    codes[duplicate] = reason_code("duplicate")
+    return frame.iloc[order].reset_index(drop=True), codes
 
 
-def sort_order(frame: pd.DataFrame) -> np.ndarray:
-    """Stable order by account, time, user, then every other column, so output is deterministic."""
+def sort_and_find_duplicates(frame: pd.DataFrame, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the usable rows in output order (account, time, user, then the other columns) with
+    later exact copies left out, and the positions of those copies (the first in file order is kept).
+
+    DuckDB sorts a few million rows with string keys several times faster than pandas' lexsort.
+    """
     keys = ["account_id", "timestamp", "user_id", *[c for c in frame.columns if c not in _SORT_HEAD]]
-    ordered = frame.reset_index(drop=True).sort_values(keys, kind="stable", na_position="last")
-    return ordered.index.to_numpy()
+    table = pa.Table.from_pandas(frame.iloc[usable][keys], preserve_index=False)
+    table = table.append_column("pos", pa.array(usable, pa.int64()))
+    quoted = ", ".join(f'"{k}"' for k in keys)
+    query = (
+        f"SELECT pos, row_number() OVER (PARTITION BY {quoted} ORDER BY pos) > 1 AS dup "
+        f"FROM rows ORDER BY {quoted}, pos"
+    )
+    with duckdb.connect() as con:
+        con.register("rows", table)
+        result = con.execute(query).fetchnumpy()
+    pos, dup = np.asarray(result["pos"], dtype=np.int64), np.asarray(result["dup"], dtype=bool)
+    return pos[~dup], pos[dup]
 
 
 _SORT_HEAD = ("account_id", "timestamp", "user_id")
-
-
-def duplicated_sorted(frame: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
-    """Usable rows equal (after parsing) to the previous usable row of a fully sorted frame.
-
-    Sorting puts copies next to each other, so one pass of comparisons finds them without hashing.
-    """
-    rows = frame[usable]
-    same = np.ones(max(len(rows) - 1, 0), dtype=bool)
-    for column in rows.columns:
-        # Series comparison stays in Arrow / int64; to_numpy() would box every timestamp.
-        later = rows[column].iloc[1:].reset_index(drop=True)
-        earlier = rows[column].iloc[:-1].reset_index(drop=True)
-        same &= (later == earlier).to_numpy(dtype=bool, na_value=False)
-    duplicate = np.zeros(len(frame), dtype=bool)
-    duplicate[np.flatnonzero(usable)[1:][same]] = True
-    return duplicate
 
 
 def check_quarantine_share(file: str, codes: np.ndarray, max_share: float) -> list[Problem]:
@@ -327,14 +331,14 @@ def check_quarantine_share(file: str, codes: np.ndarray, max_share: float) -> li
 def assemble(
     raws: dict[str, RawTable], tables: dict[str, pd.DataFrame], codes: dict[str, np.ndarray], as_of: dt.date
 ) -> CleanData:
-    """Split each table into used rows and quarantine rows; count both and check nothing is lost."""
+    """Gather used rows (`tables`) and quarantined rows (`codes`, file order); check nothing is lost."""
     used, parts, counts = {}, [], {}
     for name, frame in tables.items():
         raw, table_codes = raws[name], codes[name]
-        used[name] = frame[table_codes == 0].reset_index(drop=True)
-        positions = frame.index.to_numpy()[table_codes != 0]
-        parts.append(quarantine_rows(raw, positions, table_codes[table_codes != 0]))
-        counts[name] = count_rows(len(raw.frame), len(used[name]), table_codes)
+        used[name] = frame
+        positions = np.flatnonzero(table_codes != 0)
+        parts.append(quarantine_rows(raw, positions, table_codes[positions]))
+        counts[name] = count_rows(len(raw.frame), len(frame), table_codes)
     quarantine = pd.concat(parts, ignore_index=True).sort_values(["table", "row"], kind="stable")
     return CleanData(
         tables=used,
