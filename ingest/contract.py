@@ -1,4 +1,4 @@
-"""The input data contract: one accounts table and three behavioural logs.
+"""The input data contract: one accounts table and three behavioural logs, plus optional tables.
 
 All timestamps are UTC. Account and user ids are opaque strings compared exactly.
 """
@@ -64,5 +64,16 @@ FEATURE_EVENTS = Table(
     is_log=True,
 )
 
+# Seats, MRR and plan over time: a row at contract start and one per change. The accounts table holds only
+# the current values, so point-in-time features ("seats at t") need this table.
+ACCOUNT_HISTORY = Table(
+    name="account_history",
+    columns={"account_id": "id", "effective_date": "date", "seats": "int", "mrr": "float", "plan": "string"},
+    optional={},
+    is_log=False,
+)
+
 TABLES = (ACCOUNTS, LOGINS, RECORD_EVENTS, FEATURE_EVENTS)
 LOGS = tuple(t for t in TABLES if t.is_log)
+# Tables a source may supply; not yet read by validation.
+OPTIONAL_TABLES = (ACCOUNT_HISTORY,)

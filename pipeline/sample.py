@@ -15,9 +15,10 @@ def main() -> None:
     params = load_params()
     summary = simulate_to_dir(params.sample, params.featurize, params.paths.sample, params.paths.truth)
     log.info(
-        "sample: %d accounts (%d churned), events %s, %d truth rows -> %s, %s",
+        "sample: %d accounts (%d churned), %d history rows, events %s, %d truth rows -> %s, %s",
         summary.accounts,
         summary.churned,
+        summary.history_rows,
         summary.rows,
         summary.truth_rows,
         params.paths.sample,

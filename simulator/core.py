@@ -28,6 +28,7 @@ class Summary:
     accounts: int = 0
     churned: int = 0
     downgrades: int = 0
+    history_rows: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     truth_rows: int = 0
     truth_max_std_error: float = 0.0
@@ -36,7 +37,8 @@ class Summary:
 def simulate_to_dir(cfg: Sample, featurize: Featurize, sample_dir: Path, truth_dir: Path) -> Summary:
     """Simulate the sample described by `cfg` and write it atomically (each directory replaced whole).
 
-    `sample_dir` receives accounts, logins, record_events and feature_events Parquet files; `truth_dir`
+    `sample_dir` receives accounts, account_history, logins, record_events and feature_events Parquet
+    files; `truth_dir`
     receives truth.parquet with p_churn for every (account, observation date) of the grid that `featurize`
     defines, assuming as_of is the day after the last simulated day.
     """
@@ -60,13 +62,17 @@ def write_simulation(cfg: Sample, featurize: Featurize, sample_dir: Path, truth_
         accounts=len(acc.seats0), churned=int((hist.churn_day >= 0).sum()), downgrades=hist.downgrades
     )
     wr.write_table(sample_dir / "accounts.parquet", _accounts_table(acc, hist, month0, months))
+    history = _history_table(acc, hist, month0)
+    wr.write_table(sample_dir / "account_history.parquet", history)
+    summary.history_rows = history.num_rows
     summary.rows = _write_events(cfg, acc, hist, month0, sample_dir, seeds[2])
     summary.truth_rows, summary.truth_max_std_error = _write_truth(truth, acc, month0, truth_dir)
     log.info(
-        "simulated %d accounts, %d churned, %d downgrades, events %s",
+        "simulated %d accounts, %d churned, %d downgrades (%d history rows), events %s",
         summary.accounts,
         summary.churned,
         summary.downgrades,
+        summary.history_rows,
         summary.rows,
     )
     return summary
@@ -97,9 +103,19 @@ def _truth_collector(
     )
 
 
+def _contract_start_day(acc: Accounts, month0) -> np.ndarray:
+    return month_start_days(month0, acc.signup_month) + acc.start_dom - 1
+
+
+def _mrr(acc: Accounts, idx: np.ndarray, seats: np.ndarray) -> pa.Array:
+    """MRR of accounts `idx` at `seats`; one formula so history and accounts agree to the cent."""
+    return pa.array(np.round(seats * monthly_price(acc.plan[idx], acc.annual[idx]), 2), pa.float64())
+
+
 def _accounts_table(acc: Accounts, hist: History, month0, months: int) -> pa.Table:
+    """One row per account; seats, mrr and plan are the current values (at the data end or at churn)."""
     churned = hist.churn_day >= 0
-    start_day = month_start_days(month0, acc.signup_month) + acc.start_dom - 1
+    start_day = _contract_start_day(acc, month0)
     # Active accounts: the first renewal on or after the data end (as_of); churned: the renewal they left at.
     next_month = np.where(acc.annual, months + (acc.signup_month - months) % 12, months)
     renewal = np.where(churned, hist.churn_day, month_start_days(month0, next_month) + acc.start_dom - 1)
@@ -110,7 +126,7 @@ def _accounts_table(acc: Accounts, hist: History, month0, months: int) -> pa.Tab
             wr.decode(acc.segment, SEGMENTS),
             wr.decode(acc.plan, PLANS),
             pa.array(hist.seats, pa.int64()),
-            pa.array(np.round(hist.seats * monthly_price(acc.plan, acc.annual), 2), pa.float64()),
+            _mrr(acc, np.arange(len(acc.seats0)), hist.seats),
             wr.decode(acc.annual.astype(np.int8), ("monthly", "annual")),
             wr.days_to_date32(start_day),
             wr.days_to_date32(renewal),
@@ -118,6 +134,26 @@ def _accounts_table(acc: Accounts, hist: History, month0, months: int) -> pa.Tab
             pa.array(acc.owner, pa.string()),
         ],
         schema=wr.ACCOUNTS_SCHEMA,
+    )
+
+
+def _history_table(acc: Accounts, hist: History, month0) -> pa.Table:
+    """Seats, MRR and plan over time: a row at contract start, then one per change (the plan never changes
+    in the simulator), sorted by account and effective date; ids sort like indices (zero-padded)."""
+    account = np.concatenate([np.arange(len(acc.seats0)), *hist.change_account])
+    day = np.concatenate([_contract_start_day(acc, month0), *hist.change_day])
+    seats = np.concatenate([acc.seats0, *hist.change_seats])
+    order = np.lexsort((day, account))
+    account, day, seats = account[order], day[order], seats[order]
+    return pa.Table.from_arrays(
+        [
+            wr.decode(account, acc.account_id),
+            wr.days_to_date32(day),
+            pa.array(seats, pa.int64()),
+            _mrr(acc, account, seats),
+            wr.decode(acc.plan[account], PLANS),
+        ],
+        schema=wr.HISTORY_SCHEMA,
     )
 
 

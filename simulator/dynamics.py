@@ -11,7 +11,7 @@ continuation that computes the ground truth, so the truth is exact up to Monte C
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -73,7 +73,8 @@ class Statics:
 
 @dataclass
 class History:
-    """Monthly record (months 0..M-1, accounts) of what the event generator needs, plus churn dates."""
+    """Monthly record (months 0..M-1, accounts) of what the event generator needs, churn dates and the
+    seat changes (one array per data month in each `change_*` list, aligned)."""
 
     health: np.ndarray  # float32 (M, n)
     breadth: np.ndarray  # float32 (M, n)
@@ -83,6 +84,9 @@ class History:
     seats: np.ndarray  # int64 (n,), seats at churn or at the end
     churn_day: np.ndarray  # int64 (n,), day number, -1 if not churned
     downgrades: int
+    change_account: list[np.ndarray] = field(default_factory=list)  # account index
+    change_day: list[np.ndarray] = field(default_factory=list)  # day number the new seats take effect
+    change_seats: list[np.ndarray] = field(default_factory=list)  # int64 seats from that day on
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -217,6 +221,10 @@ def _renew(sub: State, sub_st: Statics, idx: np.ndarray, m: int, renewal_day, hi
     apply_downgrade(sub, down)
     hist.downgrades += int(down.sum())
     hist.churn_day[idx[churn]] = renewal_day(idx[churn], np.full(int(churn.sum()), m))
+    # The cut takes effect at the renewal date, so `account_history` can give seats as of any past day.
+    hist.change_account.append(idx[down])
+    hist.change_day.append(renewal_day(idx[down], np.full(int(down.sum()), m)))
+    hist.change_seats.append(sub.seats[down].astype(np.int64))
 
 
 def _record(hist: History, m: int, state: State, mask: np.ndarray) -> None:

@@ -29,6 +29,15 @@ ACCOUNTS_SCHEMA = pa.schema(
         ("owner", pa.string()),
     ]
 )
+HISTORY_SCHEMA = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("effective_date", pa.date32()),
+        ("seats", pa.int64()),
+        ("mrr", pa.float64()),
+        ("plan", pa.string()),
+    ]
+)
 _KEYS = [("account_id", pa.string()), ("user_id", pa.string()), ("timestamp", TIMESTAMP)]
 LOG_SCHEMAS = {
     "logins": pa.schema(_KEYS),

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingest.contract import ACCOUNTS, LOGS, RECORD_ACTIONS, SEGMENTS
+from ingest.contract import ACCOUNT_HISTORY, ACCOUNTS, LOGS, RECORD_ACTIONS, SEGMENTS
 from pipeline.config import Featurize, Sample, load_params
 from simulator import simulate_to_dir, stats
 from simulator.calendar import month_start_days, to_date
@@ -52,6 +52,10 @@ def _digest(path: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(path.glob("*.parquet"))}
 
 
+def _history(sample: Path) -> pd.DataFrame:
+    return pq.read_table(sample / "account_history.parquet").to_pandas()
+
+
 def _logins_per_account_month(sample: Path) -> pd.DataFrame:
     logins = pq.read_table(sample / "logins.parquet", columns=["account_id", "timestamp"]).to_pandas()
     month = logins["timestamp"].dt.tz_localize(None).dt.to_period("M")
@@ -66,6 +70,13 @@ def test_writes_every_contract_column_with_its_type(small):
     accounts = pq.read_table(sample / "accounts.parquet")
     assert set(ACCOUNTS.columns) | set(ACCOUNTS.optional) == set(accounts.column_names)
     assert accounts.schema.field("contract_start").type == pa.date32()
+    history = pq.read_schema(sample / "account_history.parquet")
+    assert list(ACCOUNT_HISTORY.columns) == history.names
+    assert [history.field(c).type for c in ("effective_date", "seats", "mrr")] == [
+        pa.date32(),
+        pa.int64(),
+        pa.float64(),
+    ]
     for table in LOGS:
         schema = pq.read_schema(sample / f"{table.name}.parquet")
         assert list(table.columns) == schema.names
@@ -138,6 +149,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
     cfg, featurize = _small(n_accounts=60, months=6, chunk_accounts=25)
     first = _simulate(tmp_path / "a", cfg, featurize)
     second = _simulate(tmp_path / "b", cfg, featurize)
+    assert "account_history.parquet" in _digest(first[0])
     for a, b in zip(first, second, strict=True):
         assert _digest(a) == _digest(b)
     other = _simulate(tmp_path / "c", cfg.model_copy(update={"seed": cfg.seed + 1}), featurize)
@@ -148,8 +160,50 @@ def test_chunking_changes_neither_accounts_nor_truth(tmp_path):
     cfg, featurize = _small(n_accounts=60, months=6)
     one = _simulate(tmp_path / "one", cfg, featurize)
     many = _simulate(tmp_path / "many", cfg.model_copy(update={"chunk_accounts": 7}), featurize)
-    assert _digest(one[0])["accounts.parquet"] == _digest(many[0])["accounts.parquet"]
+    for name in ("accounts.parquet", "account_history.parquet"):
+        assert _digest(one[0])[name] == _digest(many[0])[name]
     assert _digest(one[1]) == _digest(many[1])
+
+
+# --- account history ----------------------------------------------------------------------------------------
+
+
+def test_history_is_sorted_and_has_one_row_per_account_and_date(small):
+    history = _history(small[0])
+    ordered = history.sort_values(["account_id", "effective_date"], kind="stable", ignore_index=True)
+    pd.testing.assert_frame_equal(history, ordered)
+    assert not history.duplicated(["account_id", "effective_date"]).any()
+
+
+def test_history_starts_at_contract_start_for_every_account(small):
+    accounts = stats.read_accounts(small[0]).set_index("account_id")
+    first = _history(small[0]).groupby("account_id").first()
+    assert set(first.index) == set(accounts.index)
+    assert (first["effective_date"] == accounts.loc[first.index, "contract_start"]).all()
+
+
+def test_history_last_row_equals_the_accounts_current_values(small):
+    accounts = stats.read_accounts(small[0]).set_index("account_id")
+    last = _history(small[0]).groupby("account_id").last()
+    current = accounts.loc[last.index, ["seats", "mrr", "plan"]]
+    pd.testing.assert_frame_equal(last[["seats", "mrr", "plan"]], current, check_exact=True)
+
+
+def test_history_changes_fall_on_renewals_before_churn_and_as_of(small):
+    sample, _, cfg = small
+    accounts = stats.read_accounts(sample).set_index("account_id")
+    history = _history(sample)
+    changes = history[history.duplicated("account_id")]
+    assert len(changes) > 0
+    day = pd.to_datetime(changes["effective_date"])
+    churn = pd.to_datetime(changes["account_id"].map(accounts["churn_date"]))
+    start = pd.to_datetime(changes["account_id"].map(accounts["contract_start"]))
+    assert (churn.isna() | (day < churn)).all(), "a seat change on or after the churn date"
+    assert (day < pd.Timestamp(_as_of(cfg))).all()
+    assert (day.dt.day == start.dt.day).all()
+    # Every row after the first records a change of seats (the simulator only downgrades).
+    previous = history.groupby("account_id")["seats"].shift()
+    assert (history.loc[changes.index, "seats"] < previous.loc[changes.index]).all()
 
 
 # --- truth ------------------------------------------------------------------------------------------------
@@ -227,10 +281,12 @@ def test_activity_is_heavy_tailed_across_accounts(default):
 
 
 def test_some_accounts_downgrade_instead_of_leaving(default):
-    accounts = stats.read_accounts(default[0])
+    accounts = stats.read_accounts(default[0]).set_index("account_id")
     # mrr is seats times a list price; a downgrade lowers seats while the account stays.
     assert accounts["seats"].min() >= 1
     assert (accounts["mrr"] > 0).all()
+    changed = _history(default[0]).groupby("account_id").size().loc[lambda n: n > 1].index
+    assert accounts.loc[changed, "churn_date"].isna().sum() > 50
 
 
 def test_no_static_column_gives_the_label_away(default):
