@@ -186,7 +186,10 @@ def clean_accounts(raw: RawTable) -> tuple[pd.DataFrame, np.ndarray]:
 
 def parse_accounts(raw: RawTable) -> tuple[pd.DataFrame, list[Problem], set[str]]:
     f, problems, unparseable = raw.frame, [], set()
-    out = {"account_id": parse_id(f["account_id"], raw.file, "account_id")}
+    # A blank id is missing here as in the logs (pandera then reports it); otherwise ids are kept as is.
+    out = {
+        "account_id": parse_id(f["account_id"], raw.file, "account_id").where(~is_missing(f["account_id"]))
+    }
     for column in ("account_name", "plan", "owner"):
         out[column] = parse_string(f[column]) if column in f else pd.Series(None, index=f.index, dtype="str")
     for column in ("segment", "contract_type"):
