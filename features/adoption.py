@@ -1,0 +1,112 @@
+"""Feature-adoption features: breadth, depth per core feature, new and abandoned features, time to value."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from features.registry import Settings
+from features.windows import (
+    KEYS,
+    day_of,
+    days_since,
+    in_current_bucket,
+    join_before,
+    join_recent,
+    left_join_keys,
+    pct_change,
+    span_days,
+    sum_if,
+    summarize_old_buckets,
+    zero,
+)
+
+
+def summarize_feature_days(feature_events: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """(account, feature, day) use counts and (account, day) totals."""
+    feature_days = (
+        feature_events.mutate(day=day_of(feature_events.timestamp))
+        .group_by(["account_id", "feature", "day"])
+        .aggregate(n=lambda t: t.count())
+    )
+    account_days = feature_days.group_by(["account_id", "day"]).aggregate(n=feature_days.n.sum())
+    return feature_days, account_days
+
+
+def aggregate_feature_use(keys: ir.Table, feature_days: ir.Table, s: Settings, span: int) -> ir.Table:
+    r = join_recent(keys, feature_days, span)
+    t = s.trend_days
+    windows = sorted({*s.windows, t, s.max_window})
+    per_feature = r.group_by([*KEYS, "feature"]).aggregate(
+        last_day=r.day.max(),
+        **{f"uses_{w}": sum_if(r.age <= w, r.n) for w in windows},
+        uses_prev=sum_if((r.age > t) & (r.age <= 2 * t), r.n),
+        uses_partial=sum_if(in_current_bucket(r.day, r.t_day, span), r.n),
+    )
+    f = per_feature.mutate(last_age=per_feature.t_day - per_feature.last_day)
+    core = f.feature.isin(list(s.core_features))
+    return f.group_by(list(KEYS)).aggregate(
+        **{f"features_used_distinct_{w}d": sum_if(f.last_age <= w) for w in s.windows},
+        **{f"feature_events_count_{w}d": f[f"uses_{w}"].sum() for w in s.windows},
+        **{
+            f"feature_{c}_uses_{w}d": sum_if(f.feature == c, f[f"uses_{w}"])
+            for c in s.core_features
+            for w in s.windows
+        },
+        **{f"core_features_used_distinct_{t}d": sum_if(core & (f.last_age <= t))},
+        # Abandoned: used in [t - 2T, t - T) and not at all in the last T days.
+        **{f"features_abandoned_{t}d": sum_if((f.uses_prev > 0) & (f.last_age > t))},
+        _feature_events_cur=f[f"uses_{t}"].sum(),
+        _feature_events_prev=f.uses_prev.sum(),
+        _feature_events_max=f[f"uses_{s.max_window}"].sum(),
+        _feature_events_partial=f.uses_partial.sum(),
+        _last_day_recent=f.last_day.max(),
+    )
+
+
+def aggregate_first_uses(keys: ir.Table, feature_days: ir.Table, s: Settings) -> ir.Table:
+    firsts = feature_days.group_by(["account_id", "feature"]).aggregate(first_day=feature_days.day.min())
+    j = join_before(keys, firsts, "first_day")
+    return j.group_by(list(KEYS)).aggregate(
+        features_adopted_count=j.count(),
+        **{f"features_adopted_new_{s.trend_days}d": sum_if(j.t_day - j.first_day <= s.trend_days)},
+        **{
+            f"_first_{c}": ibis.ifelse(j.feature == c, j.first_day, ibis.null()).min()
+            for c in s.core_features
+        },
+    )
+
+
+def build_adoption_features(feature_events: ir.Table, base: ir.Table, s: Settings) -> ir.Table:
+    """Adoption features for every (account, t) of `base` (keys, start_day); helpers start with '_'."""
+    span = span_days(s)
+    keys = base.select(*KEYS)
+    feature_days, account_days = summarize_feature_days(feature_events)
+    use = aggregate_feature_use(keys, feature_days, s, span)
+    firsts = aggregate_first_uses(keys, feature_days, s)
+    old = summarize_old_buckets(keys, account_days, "n", span)
+    j = left_join_keys(left_join_keys(left_join_keys(base, use), firsts), old)
+    t = s.trend_days
+    counts = [
+        *(f"features_used_distinct_{w}d" for w in s.windows),
+        *(f"feature_events_count_{w}d" for w in s.windows),
+        *(f"feature_{c}_uses_{w}d" for c in s.core_features for w in s.windows),
+        f"core_features_used_distinct_{t}d",
+        "features_adopted_count",
+        f"features_adopted_new_{t}d",
+        f"features_abandoned_{t}d",
+    ]
+    return j.select(
+        *KEYS,
+        **{name: zero(j[name]) for name in counts},
+        # Time to value: null until the feature is first used before t.
+        **{f"days_to_first_{c}": (j[f"_first_{c}"] - j.start_day).cast("float64") for c in s.core_features},
+        days_since_last_feature_event=days_since(j.t_day, j._last_day_recent.fill_null(j.old_last_day)),
+        **{
+            f"feature_events_change_pct_{t}d": pct_change(
+                zero(j._feature_events_cur), zero(j._feature_events_prev)
+            )
+        },
+        _feature_events_max=zero(j._feature_events_max),
+        _feature_events_lifetime=zero(j._feature_events_partial) + zero(j.old_total),
+    )

@@ -1,0 +1,52 @@
+"""Engines: the same ibis expressions run on embedded DuckDB (default) or Apache Spark."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from features.build import TABLES
+
+log = logging.getLogger(__name__)
+
+
+def connect(engine: str, spark_master: str = "local[2]") -> BaseBackend:
+    """An ibis backend for `engine` ("duckdb" or "spark"); both run with the session time zone UTC."""
+    if engine == "duckdb":
+        con = ibis.duckdb.connect()
+        con.raw_sql("SET enable_progress_bar = false")  # it writes to the stage's log otherwise
+        return con
+    if engine == "spark":
+        return ibis.pyspark.connect(start_spark_session(spark_master))
+    raise ValueError(f"unknown engine {engine!r}: expected 'duckdb' or 'spark'")
+
+
+def start_spark_session(master: str):  # -> pyspark.sql.SparkSession (imported lazily: Spark is optional)
+    """A Spark session (reused when one is active) with UTC time and no web UI."""
+    from pyspark.sql import SparkSession
+
+    log.info("starting Spark session on %s", master)
+    return (
+        SparkSession.builder.master(master)
+        .appName("churn-featurize")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+
+
+def register_tables(con: BaseBackend, clean_dir: str | Path) -> dict[str, ir.Table]:
+    """The clean Parquet files as (lazy) ibis tables on `con`, keyed by table name."""
+    tables = {}
+    for name in TABLES:
+        path = Path(clean_dir) / f"{name}.parquet"
+        if not path.exists():
+            raise FileNotFoundError(f"clean input {path} is missing")
+        tables[name] = con.read_parquet(str(path), table_name=name)
+    return tables

@@ -1,0 +1,115 @@
+"""Login features: volume, active days and users, licence utilisation, stickiness, health and recency."""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+
+from features.registry import HEALTHY_WINDOW_DAYS, MAU_WINDOW_DAYS, Settings
+from features.windows import (
+    KEYS,
+    day_of,
+    days_since,
+    in_current_bucket,
+    join_before,
+    join_recent,
+    left_join_keys,
+    pct_change,
+    ratio,
+    span_days,
+    sum_if,
+    summarize_old_buckets,
+    zero,
+)
+
+
+def summarize_login_days(logins: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """(account, user, day) login counts, and (account, day) logins and distinct users."""
+    user_days = (
+        logins.mutate(day=day_of(logins.timestamp))
+        .group_by(["account_id", "user_id", "day"])
+        .aggregate(n=lambda t: t.count())
+    )
+    account_days = user_days.group_by(["account_id", "day"]).aggregate(
+        logins=user_days.n.sum(), users=user_days.count()
+    )
+    return user_days, account_days
+
+
+def aggregate_login_volume(keys: ir.Table, account_days: ir.Table, s: Settings, span: int) -> ir.Table:
+    r = join_recent(keys, account_days, span)
+    t, m = s.trend_days, s.max_window
+    weekend = (r.day + 3) % 7 >= 5  # day 0 (1970-01-01) was a Thursday; Monday = 0
+    return r.group_by(list(KEYS)).aggregate(
+        **{f"logins_count_{w}d": sum_if(r.age <= w, r.logins) for w in s.windows},
+        **{f"login_days_distinct_{w}d": sum_if(r.age <= w) for w in s.windows},
+        _logins_cur=sum_if(r.age <= t, r.logins),
+        _logins_prev=sum_if((r.age > t) & (r.age <= 2 * t), r.logins),
+        _logins_max=sum_if(r.age <= m, r.logins),
+        _login_days_max=sum_if(r.age <= m),
+        _weekend_logins=sum_if((r.age <= m) & weekend, r.logins),
+        _user_days_mau=sum_if(r.age <= MAU_WINDOW_DAYS, r.users),
+        _logins_partial=sum_if(in_current_bucket(r.day, r.t_day, span), r.logins),
+        _last_day_recent=r.day.max(),
+    )
+
+
+def aggregate_login_users(
+    keys: ir.Table, user_days: ir.Table, s: Settings, span: int, healthy_min_days: int
+) -> ir.Table:
+    r = join_recent(keys, user_days, span)
+    t = s.trend_days
+    per_user = r.group_by([*KEYS, "user_id"]).aggregate(
+        last_day=r.day.max(),
+        days_healthy=sum_if(r.age <= HEALTHY_WINDOW_DAYS),
+        days_prev=sum_if((r.age > t) & (r.age <= 2 * t)),
+    )
+    u = per_user.mutate(last_age=per_user.t_day - per_user.last_day)
+    return u.group_by(list(KEYS)).aggregate(
+        **{f"active_users_distinct_{w}d": sum_if(u.last_age <= w) for w in s.windows},
+        _users_mau=sum_if(u.last_age <= MAU_WINDOW_DAYS),
+        _users_cur=sum_if(u.last_age <= t),
+        _users_prev=sum_if(u.days_prev > 0),
+        _users_healthy_window=sum_if(u.last_age <= HEALTHY_WINDOW_DAYS),
+        healthy_users_count_28d=sum_if(u.days_healthy >= healthy_min_days),
+    )
+
+
+def count_activated_users(keys: ir.Table, user_days: ir.Table) -> ir.Table:
+    firsts = user_days.group_by(["account_id", "user_id"]).aggregate(first_day=user_days.day.min())
+    joined = join_before(keys, firsts, "first_day")
+    return joined.group_by(list(KEYS)).aggregate(users_activated_count=joined.count())
+
+
+def build_login_features(logins: ir.Table, base: ir.Table, s: Settings, healthy_min_days: int) -> ir.Table:
+    """Login features for every (account, t) of `base` (keys, seats); helper columns start with '_'."""
+    span = span_days(s)
+    keys = base.select(*KEYS)
+    user_days, account_days = summarize_login_days(logins)
+    volume = aggregate_login_volume(keys, account_days, s, span)
+    users = aggregate_login_users(keys, user_days, s, span, healthy_min_days)
+    activated = count_activated_users(keys, user_days)
+    old = summarize_old_buckets(keys, account_days, "logins", span)
+    j = left_join_keys(left_join_keys(left_join_keys(left_join_keys(base, volume), users), activated), old)
+    m, t = s.max_window, s.trend_days
+    return j.select(
+        *KEYS,
+        **{f"logins_count_{w}d": zero(j[f"logins_count_{w}d"]) for w in s.windows},
+        **{f"login_days_distinct_{w}d": zero(j[f"login_days_distinct_{w}d"]) for w in s.windows},
+        **{f"active_users_distinct_{w}d": zero(j[f"active_users_distinct_{w}d"]) for w in s.windows},
+        **{
+            f"active_users_ratio_{w}d": ratio(zero(j[f"active_users_distinct_{w}d"]), j.seats)
+            for w in s.windows
+        },
+        users_activated_count=zero(j.users_activated_count),
+        seats_activated_ratio=ratio(zero(j.users_activated_count), j.seats),
+        stickiness_dau_mau_30d=ratio(zero(j._user_days_mau), j._users_mau * MAU_WINDOW_DAYS),
+        healthy_users_count_28d=zero(j.healthy_users_count_28d),
+        healthy_users_share_28d=ratio(zero(j.healthy_users_count_28d), j._users_healthy_window),
+        days_since_last_login=days_since(j.t_day, j._last_day_recent.fill_null(j.old_last_day)),
+        **{f"logins_change_pct_{t}d": pct_change(zero(j._logins_cur), zero(j._logins_prev))},
+        **{f"active_users_change_pct_{t}d": pct_change(zero(j._users_cur), zero(j._users_prev))},
+        **{f"weekend_logins_share_{m}d": ratio(zero(j._weekend_logins), j._logins_max)},
+        _logins_max=zero(j._logins_max),
+        _login_days_max=zero(j._login_days_max),
+        _logins_lifetime=zero(j._logins_partial) + zero(j.old_total),
+    )

@@ -1,0 +1,97 @@
+"""Record-event features: creates, updates and deletes (overall and per object type), net growth, editors."""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+
+from features.registry import ACTIONS, Settings
+from features.windows import (
+    KEYS,
+    day_of,
+    days_since,
+    in_current_bucket,
+    join_recent,
+    left_join_keys,
+    pct_change,
+    span_days,
+    sum_if,
+    summarize_old_buckets,
+    zero,
+)
+
+
+def summarize_record_days(records: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
+    """(account, day) counts per action and per object type x action; (account, user, day) editors."""
+    events = records.mutate(day=day_of(records.timestamp))
+    by_type = {
+        f"{o}_{a}": sum_if((events.object_type == o) & (events.action == a))
+        for o in s.object_types
+        for a in ACTIONS
+    }
+    account_days = events.group_by(["account_id", "day"]).aggregate(
+        n=events.count(), **{a: sum_if(events.action == a) for a in ACTIONS}, **by_type
+    )
+    user_days = events.select("account_id", "user_id", "day").distinct()
+    return account_days, user_days
+
+
+def aggregate_record_volume(keys: ir.Table, account_days: ir.Table, s: Settings, span: int) -> ir.Table:
+    r = join_recent(keys, account_days, span)
+    t, o = s.trend_days, s.object_type_window_days
+    by_type = {
+        f"records_{ot}_{a}_count_{o}d": sum_if(r.age <= o, r[f"{ot}_{a}"])
+        for ot in s.object_types
+        for a in ACTIONS
+    }
+    return r.group_by(list(KEYS)).aggregate(
+        **{f"records_{a}_count_{w}d": sum_if(r.age <= w, r[a]) for a in ACTIONS for w in s.windows},
+        **by_type,
+        _records_cur=sum_if(r.age <= t, r.n),
+        _records_prev=sum_if((r.age > t) & (r.age <= 2 * t), r.n),
+        _records_max=sum_if(r.age <= s.max_window, r.n),
+        _records_partial=sum_if(in_current_bucket(r.day, r.t_day, span), r.n),
+        _last_day_recent=r.day.max(),
+    )
+
+
+def aggregate_editors(keys: ir.Table, user_days: ir.Table, s: Settings, span: int) -> ir.Table:
+    r = join_recent(keys, user_days, span)
+    per_user = r.group_by([*KEYS, "user_id"]).aggregate(last_day=r.day.max())
+    u = per_user.mutate(last_age=per_user.t_day - per_user.last_day)
+    return u.group_by(list(KEYS)).aggregate(
+        **{f"record_editors_distinct_{w}d": sum_if(u.last_age <= w) for w in s.windows}
+    )
+
+
+def build_record_features(records: ir.Table, base: ir.Table, s: Settings) -> ir.Table:
+    """Record features for every (account, t) of `base`; helper columns start with '_'."""
+    span = span_days(s)
+    keys = base.select(*KEYS)
+    account_days, user_days = summarize_record_days(records, s)
+    volume = aggregate_record_volume(keys, account_days, s, span)
+    editors = aggregate_editors(keys, user_days, s, span)
+    old = summarize_old_buckets(keys, account_days, "n", span)
+    j = left_join_keys(left_join_keys(left_join_keys(base, volume), editors), old)
+    count = {
+        f"records_{a}_count_{w}d": zero(j[f"records_{a}_count_{w}d"]) for a in ACTIONS for w in s.windows
+    }
+    o = s.object_type_window_days
+    return j.select(
+        *KEYS,
+        **count,
+        **{
+            f"records_net_created_{w}d": count[f"records_create_count_{w}d"]
+            - count[f"records_delete_count_{w}d"]
+            for w in s.windows
+        },
+        **{f"record_editors_distinct_{w}d": zero(j[f"record_editors_distinct_{w}d"]) for w in s.windows},
+        **{
+            f"records_{ot}_{a}_count_{o}d": zero(j[f"records_{ot}_{a}_count_{o}d"])
+            for ot in s.object_types
+            for a in ACTIONS
+        },
+        days_since_last_record_event=days_since(j.t_day, j._last_day_recent.fill_null(j.old_last_day)),
+        **{f"records_change_pct_{s.trend_days}d": pct_change(zero(j._records_cur), zero(j._records_prev))},
+        _records_max=zero(j._records_max),
+        _records_lifetime=zero(j._records_partial) + zero(j.old_total),
+    )

@@ -1,0 +1,100 @@
+"""Point-in-time building blocks shared by the feature families.
+
+The window convention, stated once: a window of w days at observation date t covers ``[t - w, t)``.
+Events are bucketed into whole UTC days (``day`` = days since 1970-01-01) and t is a midnight, so
+``timestamp < t`` is exactly ``day < t_day``; an event at t itself falls on ``t_day`` and never counts.
+``age = t_day - day`` is therefore 1 for yesterday, and an event is in the w-day window when ``age <= w``.
+
+History older than the longest window is summarised in fixed buckets of `span` days, so "ever" totals and
+"days since the last event" never join a full event history onto every observation date.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from features.registry import HEALTHY_WINDOW_DAYS, MAU_WINDOW_DAYS, Settings
+
+KEYS = ("account_id", "t_day")
+
+
+def day_of(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Whole UTC day number of a timestamp (both engines run with the session time zone set to UTC)."""
+    return ts.date().epoch_days()
+
+
+def span_days(s: Settings) -> int:
+    """The longest look-back any windowed feature needs."""
+    return max(*s.windows, 2 * s.trend_days, HEALTHY_WINDOW_DAYS, MAU_WINDOW_DAYS, s.object_type_window_days)
+
+
+def join_recent(keys: ir.Table, daily: ir.Table, span: int) -> ir.Table:
+    """Pair each (account, t) with the account's daily rows in ``[t - span, t)``, adding ``age``."""
+    right = daily.rename(_acct="account_id")
+    joined = keys.join(
+        right,
+        [keys.account_id == right._acct, right.day < keys.t_day, right.day >= keys.t_day - span],
+    )
+    return joined.drop("_acct").mutate(age=joined.t_day - joined.day)
+
+
+def join_before(keys: ir.Table, per_key: ir.Table, day_col: str) -> ir.Table:
+    """Pair each (account, t) with the account's rows whose `day_col` is before t (small tables only)."""
+    right = per_key.rename(_acct="account_id")
+    joined = keys.join(right, [keys.account_id == right._acct, right[day_col] < keys.t_day])
+    return joined.drop("_acct")
+
+
+def summarize_old_buckets(keys: ir.Table, daily: ir.Table, measure: str, span: int) -> ir.Table:
+    """Sum of `measure` and the last day over span-day buckets that end before the bucket holding t.
+
+    Days in t's own bucket are less than `span` days before t, so `join_recent` sees them; adding
+    ``sum_if(in_current_bucket(...))`` from the recent rows gives the exact total before t.
+    """
+    buckets = daily.mutate(bucket=daily.day - daily.day % span)
+    buckets = buckets.group_by(["account_id", "bucket"]).aggregate(
+        old_total=buckets[measure].sum(), old_last_day=buckets.day.max()
+    )
+    right = buckets.rename(_acct="account_id")
+    joined = keys.join(right, [keys.account_id == right._acct, right.bucket < keys.t_day - keys.t_day % span])
+    return joined.group_by(list(KEYS)).aggregate(
+        old_total=joined.old_total.sum(), old_last_day=joined.old_last_day.max()
+    )
+
+
+def in_current_bucket(day: ir.IntegerValue, t_day: ir.IntegerValue, span: int) -> ir.BooleanValue:
+    return day >= t_day - t_day % span
+
+
+def sum_if(cond: ir.BooleanValue, value: ir.NumericValue | int = 1) -> ir.IntegerScalar:
+    """Sum of `value` where `cond` holds; 0 (not null) when it never does."""
+    return ibis.ifelse(cond, value, 0).sum()
+
+
+def left_join_keys(left: ir.Table, right: ir.Table) -> ir.Table:
+    """Left join on (account_id, t_day) keeping the keys once."""
+    joined = left.left_join(right, list(KEYS))
+    return joined.select(
+        *[left[c] for c in left.columns], *[right[c] for c in right.columns if c not in KEYS]
+    )
+
+
+def zero(value: ir.NumericValue) -> ir.NumericValue:
+    """Accounts with no events in a window count 0, not null."""
+    return value.fill_null(0)
+
+
+def ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
+    """num / den as float64; null when den is 0 (Spark's ANSI mode would raise, DuckDB gives null)."""
+    return num.cast("float64") / den.cast("float64").nullif(0.0)
+
+
+def pct_change(current: ir.NumericValue, previous: ir.NumericValue) -> ir.FloatingValue:
+    """(current - previous) / previous; null when previous is 0 (a rise from nothing has no percentage)."""
+    return ratio(current - previous, previous)
+
+
+def days_since(t_day: ir.IntegerValue, last_day: ir.IntegerValue) -> ir.FloatingValue:
+    """Days from the last event's day to t (1 = yesterday); null when there was never an event."""
+    return (t_day - last_day).cast("float64")
