@@ -50,12 +50,27 @@ class Validate(_Section):
 
 class Featurize(_Section):
     engine: Literal["duckdb", "spark"]
+    spark_master: str
     first_observation: dt.date
     lead_days: int = Field(ge=0)
     horizon_days: int = Field(gt=0)
-    windows: tuple[int, ...]
+    windows: tuple[int, ...] = Field(min_length=1)
+    trend_days: int = Field(gt=0)
     healthy_user_min_days: int = Field(gt=0, le=28)
     core_features: tuple[str, ...]
+    object_types: tuple[str, ...]
+    object_type_window_days: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _windows_valid(self) -> Featurize:
+        if any(w <= 0 for w in self.windows) or len(set(self.windows)) != len(self.windows):
+            raise ValueError(f"featurize.windows: need distinct positive day counts, got {self.windows}")
+        # Feature names are built from these lists, so a repeat would make two columns with one name.
+        for key in ("core_features", "object_types"):
+            values = getattr(self, key)
+            if len(set(values)) != len(values):
+                raise ValueError(f"featurize.{key}: repeated entries in {values}")
+        return self
 
 
 class LightGBMParams(_Section):
