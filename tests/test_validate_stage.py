@@ -132,3 +132,35 @@ def test_interrupted_write_keeps_previous_output_and_rerun_recovers(
     monkeypatch.setattr(ingest.write, "write_parquet", real_write)
     validate_dir(raw_dir, clean, dt.date(2024, 6, 1))
     assert json.loads((clean / "manifest.json").read_text())["as_of"] == "2024-06-01"
+
+
+KILL_MID_WRITE = """
+import os, signal, sys
+from pathlib import Path
+import ingest.write
+from ingest.importers import import_contract
+from ingest.validate import validate_tables
+
+real_write = ingest.write.write_parquet
+
+def write_then_die(table, path):
+    real_write(table, path)
+    if path.name == "logins.parquet":
+        os.kill(os.getpid(), signal.SIGKILL)  # no cleanup handler runs: as hard as a power cut
+
+ingest.write.write_parquet = write_then_die
+raw, clean = Path(sys.argv[1]), Path(sys.argv[2])
+ingest.write.write_clean(validate_tables(import_contract(raw), None, 0.5), clean)
+"""
+
+
+def test_killed_stage_leaves_no_partial_output_and_rerun_cleans_up(raw_dir: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "ignore"}
+    cmd = [sys.executable, "-c", KILL_MID_WRITE, str(raw_dir), str(tmp_path / "clean")]
+    killed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9
+    assert not (tmp_path / "clean").exists()
+    assert [p.name for p in tmp_path.glob(".clean.tmp-*")]  # the dead writer's temporary is left ...
+    assert run_stage(tmp_path, raw_dir).returncode == 0
+    assert not list(tmp_path.glob(".clean.*"))  # ... and the next run removes it
+    assert (tmp_path / "clean" / "manifest.json").exists()
