@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.contract import ACCOUNTS
+from ingest.contract import ACCOUNTS, TABLES
 from ingest.errors import InputError, Problem
 from ingest.events import GENERIC_COLUMNS, split_events
 from ingest.mapping import SegmentMapping, load_mapping
@@ -136,7 +136,10 @@ def split_calls(
     )[list(GENERIC_COLUMNS)]
     rows = np.arange(1, len(frame) + 1, dtype=np.int64)
     other = ~track & (types != "group").to_numpy()
-    logs, source = split_events(events, rows, file, "segment", mapping.event_types, codes, frame, route=track)
+    # Sources are counted under their file stem (segment, or tracks and groups), apart from the logs.
+    name = file.split(".")[0]
+    name = f"source_{name}" if name in {t.name for t in TABLES} else name
+    logs, source = split_events(events, rows, file, name, mapping.event_types, codes, frame, route=track)
     ignored = source.ignored | (other & (source.codes == 0))
     return logs, SourceTable(source.name, file, source.frame, rows, source.codes, ignored)
 

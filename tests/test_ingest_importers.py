@@ -168,3 +168,25 @@ def test_import_output_is_byte_identical_on_rerun(tmp_path: Path) -> None:
     for path in sorted((tmp_path / "a").iterdir()):
         assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes(), path.name
     assert np.all(pd.read_parquet(tmp_path / "a" / "logins.parquet")["timestamp"].dt.tz is not None)
+
+
+def test_segment_tracks_and_groups_in_two_csv_files(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "tracks.csv").write_text(
+        "userId,event,timestamp,properties\n"
+        'u1,Signed In,2024-03-01T09:00:00Z,"{""plan"": 1}"\n'
+        "u2,Signed In,2024-03-02T09:00:00Z,{}\n"
+        "u3,Signed In,2024-03-02T10:00:00Z,{}\n"
+    )
+    (raw / "groups.csv").write_text(
+        "userId,groupId,timestamp\nu1,C001,2024-02-01T00:00:00Z\nu2,C003,2024-03-01T00:00:00Z\n"
+    )
+    shutil.copy(CORPUS / "_segment" / "subscriptions.csv", raw / "subscriptions.csv")
+    mapping = (CORPUS / "_segment" / "mapping.yaml").read_text()
+    mapping = mapping.replace("  file: segment ", "  tracks: tracks\n  groups: groups\n  file: null ")
+    (raw / "mapping.yaml").write_text(mapping)
+    counts = run_import(raw, "segment", tmp_path / "clean")
+    assert counts["tracks"] == {"read": 3, "used": 2, "ignored": 0, "quarantined": {"missing_group": 1}}
+    assert counts["groups"] == {"read": 2, "used": 2, "ignored": 0, "quarantined": {}}
+    assert counts["logins"]["used"] == 2
