@@ -96,7 +96,8 @@ def parse_subscriptions(subs: pd.DataFrame, file: str) -> tuple[pd.DataFrame, np
         out[column] = parse_string(subs[column]) if column in subs else pd.Series(None, dtype="str")
     missing = is_missing(subs["account_id"]) | is_missing(subs["start_date"])
     missing |= is_missing(subs["mrr"]) | is_missing(subs["seats"])
-    invalid = bad_start | bad_end | bad_mrr | bad_seats | (out["end"] < out["start"]).to_numpy()
+    # An end on or before the start leaves [start, end) empty: no day of service to count.
+    invalid = bad_start | bad_end | bad_mrr | bad_seats | (out["end"] <= out["start"]).to_numpy()
     invalid |= (out["seats"] % 1 != 0).to_numpy() & out["seats"].notna().to_numpy()
     negative = ((out["mrr"] < 0) | (out["seats"] < 0)).to_numpy()
     for mask, reason in (
