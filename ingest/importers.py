@@ -11,9 +11,9 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from ingest.contract import TABLES
+from ingest.contract import OPTIONAL_TABLES, TABLES
 from ingest.errors import InputError, Problem
-from ingest.read import find_table_file, read_table_file
+from ingest.read import SUFFIXES, find_table_file, read_table_file
 from ingest.validate import ImportResult, RawTable
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,14 @@ def import_contract(raw_dir: Path) -> dict[str, RawTable]:
             raws[table.name] = RawTable.from_frame(table, path.name, read_table_file(path))
         except InputError as exc:
             problems.extend(exc.problems)
+    for table in OPTIONAL_TABLES:
+        # Optional tables are read when present; a broken one is reported like any other file.
+        if any((raw_dir / f"{table.name}{suffix}").is_file() for suffix in SUFFIXES):
+            try:
+                path = find_table_file(raw_dir, table.name)
+                raws[table.name] = RawTable.from_frame(table, path.name, read_table_file(path))
+            except InputError as exc:
+                problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
     return raws

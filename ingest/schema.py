@@ -18,6 +18,7 @@ with warnings.catch_warnings():
 _MESSAGES = {
     "not_nullable": "missing values",
     "field_uniqueness": "the same id on rows with different values",
+    "multiple_fields_uniqueness": "the same account and date on rows with different values",
 }
 
 
@@ -54,6 +55,36 @@ def accounts_schema() -> pa.DataFrameSchema:
     )
 
 
+def history_schema() -> pa.DataFrameSchema:
+    """Account history after parsing: one row per (account, date); non-negative whole seats and MRR."""
+    return pa.DataFrameSchema(
+        {
+            "account_id": pa.Column("str", nullable=False),
+            "effective_date": pa.Column("datetime64[s]", nullable=False),
+            "seats": pa.Column(
+                "float64",
+                [
+                    pa.Check.ge(0, error="negative seats"),
+                    pa.Check(lambda s: s % 1 == 0, element_wise=False, error="seats not a whole number"),
+                ],
+                nullable=False,
+            ),
+            "mrr": pa.Column("float64", pa.Check.ge(0, error="negative MRR"), nullable=False),
+        },
+        unique=["account_id", "effective_date"],
+        report_duplicates="all",
+        strict=False,
+    )
+
+
+def check_history_schema(frame: pd.DataFrame, file: str, skip_null_columns: set[str]) -> list[Problem]:
+    try:
+        history_schema().validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return summarise_failures(exc.failure_cases, file, skip_null_columns)
+    return []
+
+
 def check_accounts_schema(frame: pd.DataFrame, file: str, skip_null_columns: set[str]) -> list[Problem]:
     """Validate lazily; one Problem per (column, check) with its row count and example values.
 
@@ -71,6 +102,8 @@ def summarise_failures(cases: pd.DataFrame, file: str, skip_null_columns: set[st
     for (column, check), group in cases.groupby(["column", "check"], sort=True, dropna=False):
         if check == "not_nullable" and column in skip_null_columns:
             continue
+        if check == "multiple_fields_uniqueness" and column != "account_id":
+            continue  # one problem per key, not one per key column
         message = _MESSAGES.get(str(check), str(check))
         n_rows = group["index"].nunique() if group["index"].notna().any() else len(group)
         problems.append(

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest import contract
-from ingest.contract import ACCOUNTS, LOGS, RECORD_ACTIONS, Table
+from ingest.contract import ACCOUNT_HISTORY, ACCOUNTS, LOGS, RECORD_ACTIONS, Table
 from ingest.errors import InputError, Problem, format_examples, raise_if_any
 from ingest.parse import (
     is_missing,
@@ -30,7 +30,7 @@ from ingest.parse import (
     parse_string,
     parse_timestamp,
 )
-from ingest.schema import check_accounts_schema
+from ingest.schema import check_accounts_schema, check_history_schema
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,11 @@ def validate_tables(
     problems: list[Problem] = []
     accounts, account_codes = _collect(problems, clean_accounts, raws[ACCOUNTS.name])
     parsed = {t.name: _collect(problems, parse_log, raws[t.name]) for t in LOGS}
+    history = (
+        _collect(problems, clean_history, raws[ACCOUNT_HISTORY.name])
+        if ACCOUNT_HISTORY.name in raws
+        else None
+    )
     raise_if_any(problems)
 
     resolved = as_of or infer_as_of([frame["timestamp"][codes == 0] for frame, codes in parsed.values()])
@@ -148,6 +153,10 @@ def validate_tables(
     tables, codes = {ACCOUNTS.name: usable_accounts}, {ACCOUNTS.name: account_codes}
     for name, (frame, log_codes) in parsed.items():
         tables[name], codes[name] = flag_log_rows(frame, log_codes, usable_accounts, resolved)
+    if history is not None:
+        tables[ACCOUNT_HISTORY.name], codes[ACCOUNT_HISTORY.name] = flag_history_rows(
+            *history, usable_accounts
+        )
 
     shares = [(share_label(raws[n]), codes[n]) for n in codes if raws[n].table.is_log]
     shares += [(s.file, s.codes[~s.ignored]) for s in sources]
@@ -204,6 +213,38 @@ def parse_accounts(raw: RawTable) -> tuple[pd.DataFrame, list[Problem], set[str]
         unparseable |= {column} if bad.any() else set()
     columns = [*ACCOUNTS.columns, *ACCOUNTS.optional]
     return pd.DataFrame(out)[columns], problems, unparseable
+
+
+def clean_history(raw: RawTable) -> tuple[pd.DataFrame, np.ndarray]:
+    """Parse the optional account history; bad values stop the run like the accounts table's do."""
+    f, problems, unparseable = raw.frame, [], set()
+    out = {
+        "account_id": parse_id(f["account_id"], raw.file, "account_id").where(~is_missing(f["account_id"]))
+    }
+    out["effective_date"], bad = parse_date(f["effective_date"], raw.file, "effective_date")
+    problems += _bad_values(raw, "effective_date", bad, "not an ISO 8601 date (YYYY-MM-DD)")
+    unparseable |= {"effective_date"} if bad.any() else set()
+    for column in ("seats", "mrr"):
+        out[column], bad = parse_number(f[column])
+        problems += _bad_values(raw, column, bad, "not a number")
+        unparseable |= {column} if bad.any() else set()
+    out["plan"] = parse_string(f["plan"])
+    frame = pd.DataFrame(out)[list(ACCOUNT_HISTORY.columns)]
+    duplicate = frame.duplicated(keep="first").to_numpy()
+    problems += check_history_schema(frame[~duplicate], raw.file, unparseable)
+    raise_if_any(problems)
+    codes = np.where(duplicate, reason_code("duplicate"), 0).astype(np.int8)
+    return frame.astype({"seats": "int64"}), codes
+
+
+def flag_history_rows(
+    frame: pd.DataFrame, codes: np.ndarray, accounts: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Quarantine history rows of unknown accounts; return the used rows sorted by account and date."""
+    codes = codes.copy()
+    _flag(codes, ~frame["account_id"].isin(accounts["account_id"]).to_numpy(), "unknown_account")
+    used = frame[codes == 0].sort_values(["account_id", "effective_date"], kind="stable")
+    return used.reset_index(drop=True), codes
 
 
 def _bad_values(raw: RawTable, column: str, bad: np.ndarray, message: str) -> list[Problem]:

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.atomic import atomic_dir
-from ingest.contract import TABLES, Table
+from ingest.contract import OPTIONAL_TABLES, TABLES, Table
 from ingest.validate import QUARANTINE_COLUMNS, CleanData
 
 log = logging.getLogger(__name__)
@@ -50,10 +50,11 @@ def to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
 def write_clean(data: CleanData, target: Path, manifest_extra: dict | None = None) -> None:
     """Write every output into a temporary directory, then swap it in for `target` in one rename."""
     with atomic_dir(target) as tmp:
-        for table in TABLES:
-            write_parquet(
-                to_arrow(data.tables[table.name], arrow_schema(table)), tmp / f"{table.name}.parquet"
-            )
+        for table in (*TABLES, *OPTIONAL_TABLES):
+            # An optional table not supplied is written empty, so downstream stages see a fixed set of
+            # files; manifest.json's `files` says whether it was supplied.
+            frame = data.tables.get(table.name, pd.DataFrame(columns=list(table.columns)))
+            write_parquet(to_arrow(frame, arrow_schema(table)), tmp / f"{table.name}.parquet")
         quarantine = data.quarantine[list(QUARANTINE_COLUMNS)]
         write_parquet(to_arrow(quarantine, QUARANTINE_SCHEMA), tmp / "quarantine.parquet")
         write_json(data.counts, tmp / "counts.json")

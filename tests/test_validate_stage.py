@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 import ingest.write
-from ingest.contract import TABLES
+from ingest.contract import OPTIONAL_TABLES, TABLES
 from ingest.errors import InputError
 from ingest.importers import import_contract
 from ingest.validate import validate_tables
@@ -75,13 +75,14 @@ def test_stage_writes_every_output(raw_dir: Path, tmp_path: Path) -> None:
     result = run_stage(tmp_path, raw_dir)
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in (tmp_path / "clean").iterdir())
-    expected = [f"{t.name}.parquet" for t in TABLES] + ["counts.json", "manifest.json", "quarantine.parquet"]
+    expected = [f"{t.name}.parquet" for t in (*TABLES, *OPTIONAL_TABLES)]
+    expected += ["counts.json", "manifest.json", "quarantine.parquet"]
     assert names == sorted(expected)
 
 
 def test_outputs_have_exactly_the_contract_types(raw_dir: Path, tmp_path: Path) -> None:
     validate_dir(raw_dir, tmp_path / "clean")
-    for table in TABLES:
+    for table in (*TABLES, *OPTIONAL_TABLES):
         schema = pq.read_schema(tmp_path / "clean" / f"{table.name}.parquet")
         assert schema.remove_metadata() == arrow_schema(table)
     logins = pq.read_table(tmp_path / "clean" / "logins.parquet")
