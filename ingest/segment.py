@@ -50,8 +50,8 @@ def import_segment(
         sources.append(subs)
     else:
         path = find_table_file(raw_dir, mapping.accounts or "accounts")
-        accounts = RawTable.from_frame(ACCOUNTS, path.name, read_table_file(path))
-    return ImportResult({ACCOUNTS.name: accounts, **logs}, tuple(sources), resolved)
+        accounts = {ACCOUNTS.name: RawTable.from_frame(ACCOUNTS, path.name, read_table_file(path))}
+    return ImportResult({**accounts, **logs}, tuple(sources), resolved)
 
 
 def read_calls(raw_dir: Path, mapping: SegmentMapping) -> list[tuple[pd.DataFrame, str, str]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.contract import ACCOUNTS
+from ingest.contract import ACCOUNT_HISTORY, ACCOUNTS
 from ingest.errors import InputError
 from ingest.events import GENERIC_COLUMNS, select_columns, split_events
 from ingest.mapping import SubscriptionsMapping, SubscriptionsSource, load_mapping
@@ -49,7 +49,7 @@ def import_subscriptions(
         raw_dir, mapping.subscriptions, churn_gap_days, resolved
     )
     logs = {name: assign_lifetimes(raw, lifetimes) for name, raw in logs.items()}
-    return ImportResult({ACCOUNTS.name: accounts, **logs}, (subs_source, events_source), resolved)
+    return ImportResult({**accounts, **logs}, (subs_source, events_source), resolved)
 
 
 def infer_as_of_from_logs(logs: dict[str, RawTable]) -> dt.date:
@@ -69,8 +69,9 @@ def infer_as_of_from_logs(logs: dict[str, RawTable]) -> dt.date:
 
 def import_accounts(
     raw_dir: Path, cfg: SubscriptionsSource, churn_gap_days: int, as_of: dt.date
-) -> tuple[RawTable, SourceTable, pd.DataFrame]:
-    """Read and parse subscriptions, quarantine bad rows, and derive one account row per lifetime."""
+) -> tuple[dict[str, RawTable], SourceTable, pd.DataFrame]:
+    """Read and parse subscriptions, quarantine bad rows, and derive one account row per lifetime plus
+    the account history (seats, MRR, plan at each change); also return the lifetimes for the events."""
     frame, file = read_source(raw_dir, cfg.file)
     subs = select_columns(frame, cfg.columns.model_dump(), file)
     parsed, codes = parse_subscriptions(subs, file)
@@ -79,9 +80,51 @@ def import_accounts(
     with_lifetimes = label_lifetimes(ok, churn_gap_days)
     accounts = summarise_lifetimes(with_lifetimes, cfg, churn_gap_days, as_of)
     source = SourceTable("subscriptions", file, frame, rows, codes, np.zeros(len(subs), dtype=bool))
-    raw = RawTable(ACCOUNTS, file, accounts.drop(columns=["row"]), accounts["row"].to_numpy(np.int64))
+    history = derive_history(with_lifetimes, as_of)
+    raws = {
+        ACCOUNTS.name: RawTable(
+            ACCOUNTS, file, accounts.drop(columns=["row"]), accounts["row"].to_numpy(np.int64)
+        ),
+        ACCOUNT_HISTORY.name: RawTable(
+            ACCOUNT_HISTORY, file, history.drop(columns=["row"]), history["row"].to_numpy(np.int64)
+        ),
+    }
     lifetimes = with_lifetimes.groupby(["account", "lifetime"], as_index=False).agg(start=("start", "min"))
-    return raw, source, lifetimes.assign(account_id=lifetime_ids(lifetimes))
+    return raws, source, lifetimes.assign(account_id=lifetime_ids(lifetimes))
+
+
+def derive_history(subs: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Seats, MRR and plan of each lifetime from every date they change (a start or an end), before as_of.
+
+    Totals add up over active subscriptions; a date with none active (a gap within a lifetime, or its
+    end) adds no row, so the previous values hold; a date that changes nothing adds no row either.
+    """
+    keys = ["account", "lifetime"]
+    ends = subs.loc[subs["_end"] < _FAR_FUTURE, [*keys, "_end"]].rename(columns={"_end": "day"})
+    days = pd.concat([subs[[*keys, "start"]].rename(columns={"start": "day"}), ends]).drop_duplicates()
+    days = days[days["day"] < np.datetime64(as_of, "s")]
+    pairs = days.merge(subs, on=keys)
+    active = pairs[(pairs["start"] <= pairs["day"]) & (pairs["_end"] > pairs["day"])]
+    active = active.sort_values([*keys, "day", "mrr", "row"], ascending=[True, True, True, False, True])
+    top = active.drop_duplicates([*keys, "day"])[[*keys, "day", "plan", "row"]]
+    totals = active.groupby([*keys, "day"], as_index=False).agg(seats=("seats", "sum"), mrr=("mrr", "sum"))
+    history = totals.merge(top, on=[*keys, "day"]).sort_values([*keys, "day"], kind="stable")
+    changed = (
+        history[["seats", "mrr", "plan"]]
+        .ne(history.groupby(keys)[["seats", "mrr", "plan"]].shift())
+        .any(axis=1)
+    )
+    history = history[changed].reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "account_id": lifetime_ids(history),
+            "effective_date": history["day"],
+            "seats": history["seats"],
+            "mrr": history["mrr"],
+            "plan": history["plan"],
+            "row": history["row"],
+        }
+    )
 
 
 def parse_subscriptions(subs: pd.DataFrame, file: str) -> tuple[pd.DataFrame, np.ndarray]:

@@ -190,3 +190,14 @@ def test_segment_tracks_and_groups_in_two_csv_files(tmp_path: Path) -> None:
     assert counts["tracks"] == {"read": 3, "used": 2, "ignored": 0, "quarantined": {"missing_group": 1}}
     assert counts["groups"] == {"read": 2, "used": 2, "ignored": 0, "quarantined": {}}
     assert counts["logins"]["used"] == 2
+
+
+def test_subscriptions_give_an_account_history_that_ends_at_the_current_values(tmp_path: Path) -> None:
+    run_import(CORPUS / "_subscriptions", "subscriptions", tmp_path / "clean")
+    history = pd.read_parquet(tmp_path / "clean" / "account_history.parquet")
+    accounts = pd.read_parquet(tmp_path / "clean" / "accounts.parquet").set_index("account_id")
+    c003 = history[history["account_id"] == "C003"]
+    assert c003["seats"].tolist() == [100, 120, 20, 140]  # add-on joins; base lapses 9 days; renewal
+    last = history.groupby("account_id").last()
+    assert last["seats"].to_dict() == accounts["seats"].to_dict()
+    assert last["mrr"].to_dict() == accounts["mrr"].to_dict()
