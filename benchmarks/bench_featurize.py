@@ -219,7 +219,7 @@ def _pandas_at(t, grid, accounts, logs, cfg):
         nunique(window(lg, trend), "user_id") - prev_users
     ) / prev_users
     last90 = window(lg, span)
-    out["weekend_logins_share_90d"] = count(last90[last90.timestamp.dt.dayofweek >= 5]) / count(last90)
+    out["weekend_logins_share_90d"] = count(last90[last90.timestamp.dt.day_of_week >= 5]) / count(last90)
     for w in cfg.windows:
         recent = window(rec, w)
         for a in ("create", "update", "delete"):

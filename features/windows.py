@@ -30,13 +30,26 @@ def span_days(s: Settings) -> int:
 
 
 def join_recent(keys: ir.Table, daily: ir.Table, span: int) -> ir.Table:
-    """Pair each (account, t) with the account's daily rows in ``[t - span, t)``, adding ``age``."""
-    right = daily.rename(_acct="account_id")
-    joined = keys.join(
+    """Pair each (account, t) with the account's daily rows in ``[t - span, t)``, adding ``age``.
+
+    A plain range join would test every day row against every date of its account. Cutting days into
+    span-long buckets, a window can only touch t's bucket and the one before, so the join is on
+    (account, bucket) with the exact range as a residual filter: same rows, a few candidates each.
+    """
+    last = keys.t_day - 1
+    bucket = last - last % span
+    both = keys.mutate(_bucket=bucket).union(keys.mutate(_bucket=bucket - span))
+    right = daily.rename(_acct="account_id").mutate(_dbucket=daily.day - daily.day % span)
+    joined = both.join(
         right,
-        [keys.account_id == right._acct, right.day < keys.t_day, right.day >= keys.t_day - span],
+        [
+            both.account_id == right._acct,
+            both._bucket == right._dbucket,
+            right.day < both.t_day,
+            right.day >= both.t_day - span,
+        ],
     )
-    return joined.drop("_acct").mutate(age=joined.t_day - joined.day)
+    return joined.drop("_acct", "_bucket", "_dbucket").mutate(age=joined.t_day - joined.day)
 
 
 def join_before(keys: ir.Table, per_key: ir.Table, day_col: str) -> ir.Table:
