@@ -436,3 +436,16 @@ def count_rows(n_read: int, n_used: int, codes: np.ndarray) -> dict:
     if n_read != n_used + sum(quarantined.values()):
         raise AssertionError(f"row accounting broken: read {n_read} != used {n_used} + {quarantined}")
     return {"read": n_read, "used": n_used, "quarantined": quarantined}
+
+
+def describe_quarantine(data: CleanData, n_examples: int = 3) -> list[str]:
+    """One line per table with quarantined rows: counts by reason and the first few row numbers."""
+    lines = []
+    for name, entry in sorted(data.counts.items()):
+        if not entry["quarantined"]:
+            continue
+        rows = data.quarantine.loc[data.quarantine["table"] == name, ["row", "reason"]].head(n_examples)
+        reasons = ", ".join(f"{reason} {n}" for reason, n in entry["quarantined"].items())
+        examples = ", ".join(f"row {r} ({reason})" for r, reason in rows.itertuples(index=False))
+        lines.append(f"{data.files[name]}: {name}: quarantined {reasons}; e.g. {examples}")
+    return lines

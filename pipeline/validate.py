@@ -11,7 +11,7 @@ import sys
 
 from ingest.errors import InputError
 from ingest.importers import import_raw
-from ingest.validate import validate_tables
+from ingest.validate import describe_quarantine, validate_tables
 from ingest.write import write_clean
 from pipeline.config import load_params
 
@@ -33,6 +33,8 @@ def main() -> None:
         log.error("validate stopped, the input in %s needs fixing:\n%s", params.paths.raw, exc)
         sys.exit(2)
     write_clean(data, params.paths.clean, {"importer": cfg.importer})
+    for line in describe_quarantine(data):
+        log.warning("%s", line)
     used = {name: c["used"] for name, c in data.counts.items()}
     quarantined = sum(n for c in data.counts.values() for n in c["quarantined"].values())
     log.info("validate: as_of %s, rows used %s, quarantined %d", data.as_of, used, quarantined)

@@ -165,3 +165,11 @@ def test_killed_stage_leaves_no_partial_output_and_rerun_cleans_up(raw_dir: Path
     assert run_stage(tmp_path, raw_dir).returncode == 0
     assert not list(tmp_path.glob(".clean.*"))  # ... and the next run removes it
     assert (tmp_path / "clean" / "manifest.json").exists()
+
+
+def test_stage_says_what_it_quarantined(raw_dir: Path, tmp_path: Path) -> None:
+    with open(raw_dir / "logins.csv", "a") as fh:
+        fh.write("Z9,u9,2024-03-02T09:00:00Z\n")
+    result = run_stage(tmp_path, raw_dir)
+    assert result.returncode == 0
+    assert "logins.csv: logins: quarantined unknown_account 1; e.g. row 11 (unknown_account)" in result.stderr
