@@ -14,11 +14,16 @@ from features.build import TABLES
 log = logging.getLogger(__name__)
 
 
-def connect(engine: str, spark_master: str = "local[2]") -> BaseBackend:
-    """An ibis backend for `engine` ("duckdb" or "spark"); both run with the session time zone UTC."""
+def connect(engine: str, spark_master: str = "local[2]", duckdb_memory_limit: str = "3GB") -> BaseBackend:
+    """An ibis backend for `engine` ("duckdb" or "spark"); both run with the session time zone UTC.
+
+    DuckDB spills to disk beyond `duckdb_memory_limit`, which keeps large inputs inside a small budget.
+    """
     if engine == "duckdb":
         con = ibis.duckdb.connect()
         con.raw_sql("SET enable_progress_bar = false")  # it writes to the stage's log otherwise
+        con.raw_sql(f"SET memory_limit = '{duckdb_memory_limit}'")
+        con.raw_sql("SET preserve_insertion_order = false")  # output is sorted explicitly; saves memory
         return con
     if engine == "spark":
         return ibis.pyspark.connect(start_spark_session(spark_master))

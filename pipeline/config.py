@@ -51,6 +51,7 @@ class Validate(_Section):
 class Featurize(_Section):
     engine: Literal["duckdb", "spark"]
     spark_master: str
+    duckdb_memory_limit: str
     first_observation: dt.date
     lead_days: int = Field(ge=0)
     horizon_days: int = Field(gt=0)

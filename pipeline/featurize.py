@@ -45,7 +45,7 @@ def featurize(clean_dir: Path, cfg: Featurize) -> pd.DataFrame:
         cfg.horizon_days,
         as_of,
     )
-    con = connect(cfg.engine, cfg.spark_master)
+    con = connect(cfg.engine, cfg.spark_master, cfg.duckdb_memory_limit)
     tables = register_tables(con, clean_dir)
     expr = build_features(tables, ibis.memtable(grid[["account_id", "observation_date"]]), cfg)
     features = con.to_pyarrow(expr).to_pandas()
