@@ -5,26 +5,67 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from features.windows import KEYS, day_of, ratio
+from features.windows import KEYS, day_of, pct_change, ratio
 
 # Average lengths of a contract period; renewal timing is approximate to within a day or two.
 _YEAR_DAYS = 365.25
 _MONTH_DAYS = _YEAR_DAYS / 12
 
 
-def build_base(grid: ir.Table, accounts: ir.Table) -> ir.Table:
-    """The grid with its day number and the account attributes every family needs."""
+CHANGE_DAYS = 90
+
+
+def build_base(grid: ir.Table, accounts: ir.Table, history: ir.Table | None = None) -> ir.Table:
+    """The grid with its day number and the account attributes every family needs.
+
+    Seats, MRR and plan are taken as of t from ``account_history`` (the last change dated strictly
+    before t); the accounts table holds today's values, which at an earlier t would leak later
+    downgrades. Without a history row before t the accounts table's value is the fallback.
+    """
     g = grid.select("account_id", "observation_date", t_day=day_of(grid.observation_date))
     a = accounts.select(
         _acct=accounts.account_id,
         segment=accounts.segment.cast("string"),
-        plan=accounts.plan.cast("string"),
         contract_type=accounts.contract_type.cast("string"),
-        seats=accounts.seats.cast("int64"),
-        mrr=accounts.mrr.cast("float64"),
+        _plan_now=accounts.plan.cast("string"),
+        _seats_now=accounts.seats.cast("int64"),
+        _mrr_now=accounts.mrr.cast("float64"),
         start_day=accounts.contract_start.epoch_days(),
     )
-    return g.join(a, g.account_id == a._acct).drop("_acct")
+    base = g.join(a, g.account_id == a._acct).drop("_acct")
+    if history is None:
+        return base.mutate(
+            plan=base._plan_now, seats=base._seats_now, mrr=base._mrr_now, seats_before=ibis.null("int64"),
+            mrr_before=ibis.null("float64"),
+        ).drop("_plan_now", "_seats_now", "_mrr_now")  # fmt: skip
+    now = _as_of(base, history, 0)
+    before = _as_of(base, history, CHANGE_DAYS).rename(seats_before="seats", mrr_before="mrr").drop("plan")
+    base = base.left_join(now, list(KEYS)).select(base, now.seats, now.mrr, now.plan)
+    base = base.left_join(before, list(KEYS)).select(base, before.seats_before, before.mrr_before)
+    return base.mutate(
+        plan=base.plan.fill_null(base._plan_now),
+        seats=base.seats.fill_null(base._seats_now),
+        mrr=base.mrr.fill_null(base._mrr_now),
+    ).drop("_plan_now", "_seats_now", "_mrr_now")
+
+
+def _as_of(base: ir.Table, history: ir.Table, days_before: int) -> ir.Table:
+    """Seats, MRR and plan from the last history row dated before ``t - days_before``."""
+    h = history.select(
+        _acct=history.account_id,
+        _day=history.effective_date.epoch_days(),
+        _seats=history.seats.cast("int64"),
+        _mrr=history.mrr.cast("float64"),
+        _plan=history.plan.cast("string"),
+    )
+    joined = base.select(*KEYS).join(
+        h, (base.account_id == h._acct) & (h._day < base.t_day - days_before)
+    )
+    return joined.group_by(list(KEYS)).aggregate(
+        seats=joined._seats.argmax(joined._day),
+        mrr=joined._mrr.argmax(joined._day),
+        plan=joined._plan.argmax(joined._day),
+    )
 
 
 def days_to_renewal(tenure_days: ir.IntegerValue, contract_type: ir.StringValue) -> ir.IntegerValue:
@@ -39,7 +80,7 @@ def days_to_renewal(tenure_days: ir.IntegerValue, contract_type: ir.StringValue)
 
 
 def build_account_features(base: ir.Table) -> ir.Table:
-    """Account attributes at t. Seats and MRR are the accounts table's snapshot values."""
+    """Account attributes at t; seats, MRR and plan as of t (see `build_base`)."""
     tenure = base.t_day - base.start_day
     return base.select(
         *KEYS,
@@ -52,4 +93,6 @@ def build_account_features(base: ir.Table) -> ir.Table:
         arr=base.mrr * 12.0,
         mrr_per_seat=ratio(base.mrr, base.seats),
         days_to_renewal=days_to_renewal(tenure, base.contract_type),
+        seats_change_90d=(base.seats - base.seats_before).cast("float64"),
+        mrr_change_pct_90d=pct_change(base.mrr, base.mrr_before),
     )

@@ -28,7 +28,7 @@ def build_features(tables: dict[str, ir.Table], grid: ir.Table, cfg: Featurize) 
     """
     check_inputs(tables, grid)
     s = Settings.of(cfg)
-    base = build_base(grid, tables["accounts"])
+    base = build_base(grid, tables["accounts"], tables.get("account_history"))
     families = [
         build_account_features(base),
         build_login_features(tables["logins"], base, s, cfg.healthy_user_min_days),

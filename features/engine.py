@@ -54,4 +54,7 @@ def register_tables(con: BaseBackend, clean_dir: str | Path) -> dict[str, ir.Tab
         if not path.exists():
             raise FileNotFoundError(f"clean input {path} is missing")
         tables[name] = con.read_parquet(str(path), table_name=name)
+    history = Path(clean_dir) / "account_history.parquet"
+    if history.exists():  # optional: seats and MRR over time
+        tables["account_history"] = con.read_parquet(str(history), table_name="account_history")
     return tables

@@ -84,6 +84,14 @@ TEMPLATES: tuple[_Template, ...] = (
     _t("arr", "account", "Annual recurring revenue (12 x MRR)", "currency", "float64"),
     _t("mrr_per_seat", "account", "Monthly revenue per licensed seat", "currency", "float64"),
     _t("days_to_renewal", "account", "Days until the next contract renewal (approximate)", "days", "int64"),
+    _t("seats_change_90d", "account", "Change in licensed seats over the last 90 days", "count", "float64"),
+    _t(
+        "mrr_change_pct_90d",
+        "account",
+        "Change in monthly revenue over the last 90 days",
+        "percent change",
+        "float64",
+    ),
     _t("logins_count_{w}d", "logins", "Logins in the last {w} days", "count", "int64", "w"),
     _t(
         "login_days_distinct_{w}d",
