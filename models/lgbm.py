@@ -15,7 +15,7 @@ def lgbm_params(model_params: dict, pos_weight: float) -> dict:
     return {
         **params,
         "objective": "binary",
-        "metric": ["binary_logloss", "auc"],
+        "metric": ["auc", "binary_logloss"],
         "scale_pos_weight": pos_weight,
         "deterministic": True,
         "force_row_wise": True,
