@@ -1,0 +1,125 @@
+"""One `dvc repro` of every stage on a small sample in a temporary copy, with a throwaway MLflow store;
+then an MLflow server on loopback over that store, queried through its REST API."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CODE = ("pipeline", "features", "models", "ingest", "simulator", "dvc.yaml")
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.slow
+
+
+def _small_params() -> dict:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["sample"].update(n_accounts=400, months=22)
+    params["train"]["lgbm"].update(num_boost_round=300, early_stopping_rounds=30)
+    return params
+
+
+def _run(args: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> tuple[Path, dict]:
+    work = tmp_path_factory.mktemp("project")
+    for name in CODE:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, work / name)
+    (work / "params.yaml").write_text(yaml.safe_dump(_small_params(), sort_keys=False))
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'throwaway-mlflow.db'}",
+        "PYTHONPATH": str(work),
+    }
+    _run(["dvc", "init", "--no-scm", "-q"], work, env)
+    _run(["dvc", "repro"], work, env)
+    return work, env
+
+
+def test_repro_writes_every_output(project):
+    work, _ = project
+    risk = pd.read_parquet(work / "data/scores/risk_list.parquet")
+    assert len(risk) > 50
+    assert set(risk["tier"]) <= {"red", "yellow", "green"}
+    assert risk["churn_probability"].between(0, 1).all()
+    assert (work / "data/scores/risk_list.csv").stat().st_size > 0
+    counts = json.loads((work / "data/clean/counts.json").read_text())
+    assert counts, "validate wrote no counts"
+    metrics = json.loads((work / "reports/metrics.json").read_text())
+    for model in ("lightgbm", "logreg", "health_score", "oracle"):
+        assert {"roc_auc", "pr_auc", "lift_top_decile", "brier", "ece", "emp"} <= set(metrics[model])
+    assert (work / "data/models/lgbm.txt").read_text().startswith("tree")
+
+
+def test_second_repro_changes_nothing(project):
+    work, env = project
+    status = _run(["dvc", "status"], work, env)
+    assert "up to date" in status.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str, payload: dict | None = None) -> dict:
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_mlflow_server_shows_all_three_models_with_the_same_metrics(project):
+    work, env = project
+    port = _free_port()
+    server = subprocess.Popen(
+        ["mlflow", "server", "--backend-store-uri", env["MLFLOW_TRACKING_URI"], "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "1"],
+        cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/api/2.0/mlflow"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                experiment = _get(f"{base}/experiments/get-by-name?experiment_name=churn")["experiment"]
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "MLflow server did not start"
+                time.sleep(1)
+        runs = _get(f"{base}/runs/search", {"experiment_ids": [experiment["experiment_id"]]})["runs"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    by_model = {}
+    for run in runs:
+        tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+        by_model[tags["model"]] = ({m["key"] for m in run["data"].get("metrics", [])}, tags)
+    assert set(by_model) == {"lightgbm", "logreg", "health_score"}
+    test_keys = [{k for k in keys if k.startswith("test_")} for keys, _ in by_model.values()]
+    assert test_keys[0] and all(keys == test_keys[0] for keys in test_keys)
+    for _, tags in by_model.values():
+        assert {"git_commit", "data_version", "test_start"} <= set(tags)
