@@ -1,120 +1,81 @@
-"""Benchmark: score 1M accounts' feature rows with reasons (TreeSHAP, tiers, text), end to end in memory.
+"""Benchmark: score N accounts' feature rows with reasons (TreeSHAP, tiers, ranks, reason texts), in memory.
 
-    .venv/bin/python benchmarks/bench_score.py --rows 1000000
+    .venv/bin/python -m benchmarks.bench_score --rows 1000000
 
-A model like the pipeline's (num_leaves 15, a few hundred rounds) is trained on a 50k-row sample of
-synthetic features with the house column names; then one snapshot of ``--rows`` accounts is scored
-through ``score_rows`` and ``build_risk_list`` (tiers, ranks, three reasons plus one protective factor).
-Target: under 60 s on the 2-core development machine.
-
-Results (2 cores, LightGBM 4.7, pandas 3.1, 26 features, 400 trees of 15 leaves):
-
-- 100,000 rows: 73.5 s in ``pred_contrib`` (TreeSHAP), 75.8 s in all (~1,300 rows/s).
-- 1,000,000 rows: not finished within the session; linear extrapolation is ~12-13 minutes.
-  **The 60 s target is missed by about 12x.** TreeSHAP (path-dependent, O(trees x leaves x depth^2) per
-  row) is 97% of the time; tiers, ranks and the reason texts take ~2 s per 100k rows.
-- Planned fix: exact per-tree deduplication (a row's TreeSHAP values in one tree depend only on the
-  direction it takes at each split, so score one representative per distinct split pattern and scatter),
-  or fewer, shallower trees in the champion; measure both here.
+Uses the pipeline's own trained model (``paths.model``: lgbm.txt, feature_spec.json, calibrator.json) and
+the real feature rows of the latest observation date (``paths.features``), resampled with replacement to
+``--rows`` accounts with new ids; their accounts-table rows are resampled the same way. Run ``dvc repro``
+first. The clock covers ``score_rows`` (encoding, TreeSHAP ``pred_contrib``, calibration) and
+``build_risk_list`` (tiers, ranks, three reasons plus one protective factor in plain words) for one
+snapshot; reading the inputs and building the resampled frame are not timed. Target: under 60 s for 1M
+rows on the 2-core development machine. Results are in benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import time
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from models.calibration import Calibrator
-from models.encoding import encode, infer_spec
-from models.risk_list import ListSettings, ScoringModel, build_risk_list, score_rows
-from models.tiers import TierRule
-
-MEASURES = (
-    "logins_count",
-    "logins_active_days",
-    "active_users_ratio",
-    "records_count",
-    "features_used_distinct",
-)
-WINDOWS = (7, 30, 90)
+from models.risk_list import ScoringModel, build_risk_list, pick_dates, score_rows, snapshot
+from pipeline.config import load_params
+from pipeline.score import settings_from
 
 
-def synthetic_features(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rng = np.random.default_rng(seed)
-    health = rng.normal(0, 1, n)
-    data = {
-        "account_id": pd.Series([f"A{i:07d}" for i in range(n)], dtype="str"),
-        "observation_date": pd.Timestamp("2025-12-01", tz="UTC"),
-        "label": pd.Series(
-            (rng.random(n) < 1 / (1 + np.exp(2.5 + 1.5 * health))).astype("int8"), dtype="Int8"
-        ),
-        "segment": pd.Series(
-            rng.choice(["enterprise", "mid_market", "smb"], n, p=[0.1, 0.3, 0.6]), dtype="str"
-        ),
-        "plan": pd.Series(rng.choice(["starter", "professional", "enterprise"], n), dtype="str"),
-        "contract_type": pd.Series(rng.choice(["monthly", "annual"], n), dtype="str"),
-        "tenure_days": rng.integers(30, 2000, n).astype("float64"),
-        "seats": rng.integers(1, 500, n).astype("float64"),
-        "days_since_last_login": np.maximum(0, np.round(5 - 3 * health + rng.normal(0, 2, n))),
-    }
-    for measure in MEASURES:
-        for window in WINDOWS:
-            data[f"{measure}_{window}d"] = np.maximum(0, window * (1 + 0.3 * health + rng.normal(0, 0.3, n)))
-        data[f"{measure}_change_30d"] = 0.3 * health + rng.normal(0, 0.2, n)
-    features = pd.DataFrame(data)
-    accounts = pd.DataFrame(
-        {
-            "account_id": features["account_id"],
-            "account_name": features["account_id"].str.replace("A", "Company ", regex=False),
-            "segment": features["segment"],
-            "mrr": rng.uniform(50, 20000, n).round(2),
-            "contract_type": features["contract_type"],
-            "renewal_date": pd.Timestamp("2026-01-15") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
-            "owner": pd.Series(rng.choice(["Ann Lee", "Bo Chen", "Kai Tanaka"], n), dtype="str"),
-        }
-    )
-    return features, accounts
+def resampled(features: pd.DataFrame, accounts: pd.DataFrame, rows: int, seed: int):
+    """`rows` feature rows drawn from one snapshot, each under a new account id, with matching accounts."""
+    picks = np.random.default_rng(seed).integers(0, len(features), rows)
+    ids = pd.Series([f"B{i:08d}" for i in range(rows)], dtype="str")
+    frame = jittered(features.iloc[picks].reset_index(drop=True).assign(account_id=ids), seed)
+    by_id = accounts.drop_duplicates("account_id").set_index("account_id")
+    facts = by_id.reindex(features["account_id"].to_numpy()[picks]).reset_index(drop=True)
+    return frame, facts.assign(account_id=ids)
 
 
-def train_model(features: pd.DataFrame, rounds: int) -> ScoringModel:
-    sample = features.sample(min(50_000, len(features)), random_state=0)
-    spec = infer_spec(sample)
-    params = {"objective": "binary", "num_leaves": 15, "min_data_in_leaf": 40, "learning_rate": 0.03}
-    params |= {"verbosity": -1, "num_threads": 2, "deterministic": True, "force_row_wise": True}
-    data = lgb.Dataset(
-        encode(sample, spec), sample["label"].astype(int), categorical_feature=list(spec.categorical)
-    )
-    booster = lgb.train(params, data, rounds)
-    return ScoringModel(booster, spec, Calibrator("sigmoid", coef=1.0, intercept=0.0))
+def jittered(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Spread each numeric feature by a few percent (whole numbers stay whole), so that resampled rows
+    have about as many distinct values as real accounts would: reasons are worded once per distinct value."""
+    rng = np.random.default_rng(seed + 1)
+    out = frame.copy()
+    for column in frame.columns:
+        if column in ("label",) or not pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+        spread = values * rng.lognormal(0.0, 0.1, len(values))
+        whole = np.nan_to_num(values) == np.round(np.nan_to_num(values))
+        out[column] = pd.Series(np.where(whole, np.round(spread), spread)).astype(frame[column].dtype)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    features, accounts = synthetic_features(args.rows, seed=1)
-    model = train_model(features, args.rounds)
-    registry: dict = {}
+    params = load_params()
+    model = ScoringModel.from_dir(params.paths.model)
+    features = pd.read_parquet(params.paths.features / "features.parquet")
+    date, _ = pick_dates(features, None)
+    accounts = pd.read_parquet(params.paths.clean / "accounts.parquet")
+    frame, facts = resampled(snapshot(features, date), accounts, args.rows, args.seed)
+
     start = time.perf_counter()
-    scored = score_rows(model, features)
+    scored = score_rows(model, frame)
     t_score = time.perf_counter() - start
-    settings = ListSettings(TierRule("threshold", 0.3, 0.12, segments={"enterprise": {"red": 0.25}}))
-    risk = build_risk_list(
-        model, scored, accounts, pd.Timestamp("2025-12-01", tz="UTC"), settings, registry=registry
-    )
+    risk = build_risk_list(model, scored, facts, date, settings_from(params.score))
     total = time.perf_counter() - start
     result = {
         "rows": args.rows,
         "features": len(model.spec.features),
         "trees": model.booster.num_trees(),
-        "seconds_contributions": round(t_score, 1),
+        "seconds_scores_and_contributions": round(t_score, 1),
         "seconds_total_with_reasons": round(total, 1),
         "rows_per_second": round(args.rows / total),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2),
         "tiers": risk.accounts["tier"].value_counts().to_dict(),
     }
     print(json.dumps(result, indent=2))

@@ -109,13 +109,17 @@ def reason_columns(
 def describe_many(
     frame: pd.DataFrame, spec: FeatureSpec, index: np.ndarray, ranges: Ranges, registry: Registry
 ) -> np.ndarray:
-    """Plain-words text per row for the feature at ``index`` (-1: no reason, None)."""
+    """Plain-words text per row for the feature at ``index`` (-1: no reason, None).
+
+    Each distinct value of a feature is worded once (counts and categories repeat across accounts).
+    """
     text = np.full(len(index), None, dtype=object)
     for i in np.unique(index[index >= 0]):
         rows = np.flatnonzero(index == i)
         name = spec.features[i]
-        values = frame[name].to_numpy()[rows]
-        text[rows] = [describe(name, v, ranges.get(name), registry) for v in values]
+        codes, distinct = pd.factorize(frame[name].to_numpy()[rows], use_na_sentinel=False)
+        words = np.array([describe(name, v, ranges.get(name), registry) for v in distinct], dtype=object)
+        text[rows] = words[codes]
     return text
 
 

@@ -54,6 +54,7 @@ def tune(
         params = {
             **base_params,
             "num_leaves": trial.suggest_int("num_leaves", 4, 63, log=True),
+            "max_depth": trial.suggest_int("max_depth", 3, 8),
             "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
             "min_data_in_leaf": trial.suggest_int("min_data_in_leaf", 10, 200, log=True),
             "feature_fraction": trial.suggest_float("feature_fraction", 0.4, 1.0),

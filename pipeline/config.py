@@ -77,6 +77,7 @@ class Featurize(_Section):
 class LightGBMParams(_Section):
     learning_rate: float = Field(gt=0)
     num_leaves: int = Field(ge=2)
+    max_depth: int = Field(ge=-1)  # -1: unlimited; shallow trees keep TreeSHAP reasons fast
     min_data_in_leaf: int = Field(ge=1)
     feature_fraction: float = Field(gt=0, le=1)
     bagging_fraction: float = Field(gt=0, le=1)
