@@ -13,6 +13,7 @@ import json
 import logging
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import vl_convert
@@ -23,14 +24,20 @@ from pipeline.config import load_params
 log = logging.getLogger("pipeline.plots")
 
 
-def collect_plots(revisions: list[str]) -> dict[str, list[dict]]:
-    """The plots of each revision as DVC resolves them (workspace vs HEAD when none are given)."""
+def collect_plots(revisions: list[str], image_dir: Path) -> dict[str, list[dict]]:
+    """The plots of each revision as DVC resolves them (workspace vs HEAD when none are given).
+
+    DVC copies image plots into ``image_dir``; its JSON is ``{"data": {plot id: [entry, ...]}}``.
+    """
     result = subprocess.run(
-        ["dvc", "plots", "diff", "--json", *revisions], capture_output=True, text=True, check=False
+        ["dvc", "plots", "diff", "--json", "-o", str(image_dir), *revisions],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"dvc plots diff failed:\n{result.stderr.strip()}")
-    return json.loads(result.stdout)
+    return json.loads(result.stdout).get("data", {})
 
 
 def render_page(plots: dict[str, list[dict]], title: str) -> str:
@@ -60,9 +67,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     revisions = sys.argv[1:]
     out = load_params().paths.reports / "plots.html"
-    page = render_page(
-        collect_plots(revisions), "Churn model plots: " + (" vs ".join(revisions) or "HEAD vs workspace")
-    )
+    title = "Churn model plots: " + (" vs ".join(revisions) or "HEAD vs workspace")
+    with tempfile.TemporaryDirectory() as images:
+        page = render_page(collect_plots(revisions, Path(images)), title)
     with atomic_file(out) as tmp:
         tmp.write_text(page, encoding="utf-8")
     log.info("wrote %s (opens offline)", out)

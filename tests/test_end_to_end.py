@@ -1,5 +1,6 @@
-"""One `dvc repro` of every stage on a small sample in a temporary copy, with a throwaway MLflow store;
-then an MLflow server on loopback over that store, queried through its REST API."""
+"""One `dvc repro` of every stage on a small sample in a temporary git repo, with a throwaway MLflow store;
+then an MLflow server on loopback over that store, queried through its REST API; an experiment in a
+temporary copy (`dvc exp run --temp`) that logs to the project's own store; the offline plots page."""
 
 from __future__ import annotations
 
@@ -55,8 +56,14 @@ def project(tmp_path_factory) -> tuple[Path, dict]:
         "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'throwaway-mlflow.db'}",
         "PYTHONPATH": str(work),
     }
-    _run(["dvc", "init", "--no-scm", "-q"], work, env)
+    env |= {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
+            for what, value in (("NAME", "test"), ("EMAIL", "test@example.com"))}  # fmt: skip
+    (work / ".gitignore").write_text("__pycache__/\n/*mlflow.db\n")
+    _run(["git", "init", "-q"], work, env)
+    _run(["dvc", "init", "-q"], work, env)
     _run(["dvc", "repro"], work, env)
+    _run(["git", "add", "-A"], work, env)
+    _run(["git", "commit", "-qm", "pipeline run"], work, env)  # dvc exp and dvc plots diff need a commit
     return work, env
 
 
@@ -125,3 +132,31 @@ def test_mlflow_server_shows_all_three_models_with_the_same_metrics(project):
     assert test_keys[0] and all(keys == test_keys[0] for keys in test_keys)
     for _, tags in by_model.values():
         assert {"git_commit", "data_version", "test_start"} <= set(tags)
+
+
+def test_plots_page_renders_offline(project):
+    work, env = project
+    _run([str(BIN / "python"), "-m", "pipeline.plots"], work, env)
+    page = (work / "reports/plots.html").read_text()
+    assert page.count("<svg") >= 4, "the ROC, PR, reliability and gains plots were not drawn"
+    assert "data:image/png;base64," in page
+    assert "<script" not in page and "https://" not in page.split("<body>", 1)[1].split("<svg", 1)[0]
+    assert not (work / "dvc_plots").exists(), "DVC's image copies were left in the project"
+
+
+def test_temp_experiment_logs_to_the_project_store_and_shows_in_metrics_diff(project):
+    work, env = project
+    env = {k: v for k, v in env.items() if k != "MLFLOW_TRACKING_URI"}  # the default store
+    _run(["dvc", "exp", "run", "--temp", "-n", "leaves7", "-S", "train.lgbm.num_leaves=7"], work, env)
+    diff = json.loads(_run(["dvc", "metrics", "diff", "HEAD", "leaves7", "--json"], work, env).stdout)
+    changed = diff.get("reports/metrics.json", {})
+    assert any(key.startswith("lightgbm.") for key in changed), f"no LightGBM metric changed: {diff}"
+
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{work / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("churn")
+    assert experiment is not None, "the temporary copy did not log to the project's mlflow.db"
+    runs = client.search_runs([experiment.experiment_id])
+    leaves = {run.data.tags["model"]: run.data.params.get("train.lgbm.num_leaves") for run in runs}
+    assert leaves == {"lightgbm": "7", "logreg": "7", "health_score": "7"}
