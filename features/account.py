@@ -16,7 +16,7 @@ CHANGE_DAYS = 90
 
 
 def build_base(grid: ir.Table, accounts: ir.Table, history: ir.Table | None = None) -> ir.Table:
-    """The grid with its day number and the account attributes every family needs.
+    """The grid with its day number, `account_key` and the account attributes every family needs.
 
     Seats, MRR and plan are taken as of t from ``account_history`` (the last change dated strictly
     before t); the accounts table holds today's values, which at an earlier t would leak later
@@ -25,6 +25,7 @@ def build_base(grid: ir.Table, accounts: ir.Table, history: ir.Table | None = No
     g = grid.select("account_id", "observation_date", t_day=day_of(grid.observation_date))
     a = accounts.select(
         _acct=accounts.account_id,
+        account_key=accounts.account_key,
         segment=accounts.segment.cast("string"),
         contract_type=accounts.contract_type.cast("string"),
         _plan_now=accounts.plan.cast("string"),
@@ -58,9 +59,8 @@ def _as_of(base: ir.Table, history: ir.Table, days_before: int) -> ir.Table:
         _mrr=history.mrr.cast("float64"),
         _plan=history.plan.cast("string"),
     )
-    joined = base.select(*KEYS).join(
-        h, (base.account_id == h._acct) & (h._day < base.t_day - days_before)
-    )
+    keys = base.select(*KEYS, "account_id")
+    joined = keys.join(h, (keys.account_id == h._acct) & (h._day < keys.t_day - days_before))
     return joined.group_by(list(KEYS)).aggregate(
         seats=joined._seats.argmax(joined._day),
         mrr=joined._mrr.argmax(joined._day),

@@ -16,21 +16,21 @@ from features.windows import (
     left_join_keys,
     pct_change,
     span_days,
+    sum_by_segment,
     sum_if,
     summarize_old_buckets,
     zero,
 )
 
 
-def summarize_feature_days(feature_events: ir.Table) -> tuple[ir.Table, ir.Table]:
-    """(account, feature, day) use counts and (account, day) totals."""
+def summarize_features(feature_events: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
+    """(account, feature, day) use counts and per (account, segment) total `uses`."""
     feature_days = (
         feature_events.mutate(day=day_of(feature_events.timestamp))
-        .group_by(["account_id", "feature", "day"])
+        .group_by(["account_key", "feature", "day"])
         .aggregate(n=lambda t: t.count())
     )
-    account_days = feature_days.group_by(["account_id", "day"]).aggregate(n=feature_days.n.sum())
-    return feature_days, account_days
+    return feature_days, sum_by_segment(keys, feature_days, s, uses=feature_days.n)
 
 
 def aggregate_feature_use(keys: ir.Table, feature_days: ir.Table, s: Settings, span: int) -> ir.Table:
@@ -65,7 +65,7 @@ def aggregate_feature_use(keys: ir.Table, feature_days: ir.Table, s: Settings, s
 
 
 def aggregate_first_uses(keys: ir.Table, feature_days: ir.Table, s: Settings) -> ir.Table:
-    firsts = feature_days.group_by(["account_id", "feature"]).aggregate(first_day=feature_days.day.min())
+    firsts = feature_days.group_by(["account_key", "feature"]).aggregate(first_day=feature_days.day.min())
     j = join_before(keys, firsts, "first_day")
     return j.group_by(list(KEYS)).aggregate(
         features_adopted_count=j.count(),
@@ -81,10 +81,10 @@ def build_adoption_features(feature_events: ir.Table, base: ir.Table, s: Setting
     """Adoption features for every (account, t) of `base` (keys, start_day); helpers start with '_'."""
     span = span_days(s)
     keys = base.select(*KEYS)
-    feature_days, account_days = summarize_feature_days(feature_events)
+    feature_days, account_segments = summarize_features(feature_events, keys, s)
     use = aggregate_feature_use(keys, feature_days, s, span)
     firsts = aggregate_first_uses(keys, feature_days, s)
-    old = summarize_old_buckets(keys, account_days, "n", span)
+    old = summarize_old_buckets(keys, account_segments, "uses", span)
     j = left_join_keys(left_join_keys(left_join_keys(base, use), firsts), old)
     t = s.trend_days
     counts = [

@@ -12,12 +12,13 @@ from features.adoption import build_adoption_features
 from features.logins import build_login_features
 from features.records import build_record_features
 from features.registry import Settings, feature_specs
-from features.windows import KEYS, ratio
+from features.windows import KEYS, key_events, number_accounts, ratio
 
 if TYPE_CHECKING:
     from pipeline.config import Featurize
 
-TABLES = ("accounts", "logins", "record_events", "feature_events")
+EVENT_TABLES = ("logins", "record_events", "feature_events")
+TABLES = ("accounts", *EVENT_TABLES)
 GRID_COLUMNS = ("account_id", "observation_date")
 
 
@@ -28,14 +29,16 @@ def build_features(tables: dict[str, ir.Table], grid: ir.Table, cfg: Featurize) 
     """
     check_inputs(tables, grid)
     s = Settings.of(cfg)
-    base = build_base(grid, tables["accounts"], tables.get("account_history"))
+    accounts = number_accounts(tables["accounts"])
+    events = {name: key_events(tables[name], accounts) for name in EVENT_TABLES}
+    base = build_base(grid, accounts, tables.get("account_history"))
     families = [
         build_account_features(base),
-        build_login_features(tables["logins"], base, s, cfg.healthy_user_min_days),
-        build_record_features(tables["record_events"], base, s),
-        build_adoption_features(tables["feature_events"], base, s),
+        build_login_features(events["logins"], base, s, cfg.healthy_user_min_days),
+        build_record_features(events["record_events"], base, s),
+        build_adoption_features(events["feature_events"], base, s),
     ]
-    wide = base.select(*KEYS, "observation_date")
+    wide = base.select(*KEYS, "account_id", "observation_date")
     for family in families:
         wide = wide.join(family, list(KEYS)).select(
             *[wide[c] for c in wide.columns], *[family[c] for c in family.columns if c not in KEYS]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
 from features.registry import HEALTHY_WINDOW_DAYS, MAU_WINDOW_DAYS, Settings
@@ -16,40 +17,49 @@ from features.windows import (
     pct_change,
     ratio,
     span_days,
+    sum_by_segment,
     sum_if,
     summarize_old_buckets,
     zero,
 )
 
 
-def summarize_login_days(logins: ir.Table) -> tuple[ir.Table, ir.Table]:
-    """(account, user, day) login counts, and (account, day) logins and distinct users."""
+def summarize_logins(logins: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
+    """(account, user, day) login counts, and per (account, segment): login days `n`, logins, user-days."""
     user_days = (
         logins.mutate(day=day_of(logins.timestamp))
-        .group_by(["account_id", "user_id", "day"])
+        .group_by(["account_key", "user_id", "day"])
         .aggregate(n=lambda t: t.count())
     )
-    account_days = user_days.group_by(["account_id", "day"]).aggregate(
+    account_days = user_days.group_by(["account_key", "day"]).aggregate(
         logins=user_days.n.sum(), users=user_days.count()
     )
-    return user_days, account_days
+    weekend = (account_days.day + 3) % 7 >= 5  # day 0 (1970-01-01) was a Thursday; Monday = 0
+    account_segments = sum_by_segment(
+        keys,
+        account_days,
+        s,
+        logins=account_days.logins,
+        user_days=account_days.users,
+        weekend_logins=ibis.ifelse(weekend, account_days.logins, 0),
+    )
+    return user_days, account_segments
 
 
-def aggregate_login_volume(keys: ir.Table, account_days: ir.Table, s: Settings, span: int) -> ir.Table:
-    r = join_recent(keys, account_days, span)
+def aggregate_login_volume(keys: ir.Table, account_segments: ir.Table, s: Settings, span: int) -> ir.Table:
+    r = join_recent(keys, account_segments, span)
     t, m = s.trend_days, s.max_window
-    weekend = (r.day + 3) % 7 >= 5  # day 0 (1970-01-01) was a Thursday; Monday = 0
     return r.group_by(list(KEYS)).aggregate(
         **{f"logins_count_{w}d": sum_if(r.age <= w, r.logins) for w in s.windows},
-        **{f"login_days_distinct_{w}d": sum_if(r.age <= w) for w in s.windows},
+        **{f"login_days_distinct_{w}d": sum_if(r.age <= w, r.n) for w in s.windows},
         _logins_cur=sum_if(r.age <= t, r.logins),
         _logins_prev=sum_if((r.age > t) & (r.age <= 2 * t), r.logins),
         _logins_max=sum_if(r.age <= m, r.logins),
-        _login_days_max=sum_if(r.age <= m),
-        _weekend_logins=sum_if((r.age <= m) & weekend, r.logins),
-        _user_days_mau=sum_if(r.age <= MAU_WINDOW_DAYS, r.users),
+        _login_days_max=sum_if(r.age <= m, r.n),
+        _weekend_logins=sum_if(r.age <= m, r.weekend_logins),
+        _user_days_mau=sum_if(r.age <= MAU_WINDOW_DAYS, r.user_days),
         _logins_partial=sum_if(in_current_bucket(r.day, r.t_day, span), r.logins),
-        _last_day_recent=r.day.max(),
+        _last_day_recent=r.last_day.max(),
     )
 
 
@@ -75,7 +85,7 @@ def aggregate_login_users(
 
 
 def count_activated_users(keys: ir.Table, user_days: ir.Table) -> ir.Table:
-    firsts = user_days.group_by(["account_id", "user_id"]).aggregate(first_day=user_days.day.min())
+    firsts = user_days.group_by(["account_key", "user_id"]).aggregate(first_day=user_days.day.min())
     joined = join_before(keys, firsts, "first_day")
     return joined.group_by(list(KEYS)).aggregate(users_activated_count=joined.count())
 
@@ -84,11 +94,11 @@ def build_login_features(logins: ir.Table, base: ir.Table, s: Settings, healthy_
     """Login features for every (account, t) of `base` (keys, seats); helper columns start with '_'."""
     span = span_days(s)
     keys = base.select(*KEYS)
-    user_days, account_days = summarize_login_days(logins)
-    volume = aggregate_login_volume(keys, account_days, s, span)
+    user_days, account_segments = summarize_logins(logins, keys, s)
+    volume = aggregate_login_volume(keys, account_segments, s, span)
     users = aggregate_login_users(keys, user_days, s, span, healthy_min_days)
     activated = count_activated_users(keys, user_days)
-    old = summarize_old_buckets(keys, account_days, "logins", span)
+    old = summarize_old_buckets(keys, account_segments, "logins", span)
     j = left_join_keys(left_join_keys(left_join_keys(left_join_keys(base, volume), users), activated), old)
     m, t = s.max_window, s.trend_days
     return j.select(

@@ -12,31 +12,32 @@ from features.windows import (
     in_current_bucket,
     join_recent,
     left_join_keys,
+    one_if,
     pct_change,
     span_days,
+    sum_by_segment,
     sum_if,
     summarize_old_buckets,
     zero,
 )
 
 
-def summarize_record_days(records: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
-    """(account, day) counts per action and per object type x action; (account, user, day) editors."""
+def summarize_records(records: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
+    """Per (account, segment): counts per action and per object type x action; (account, user, day) rows."""
     events = records.mutate(day=day_of(records.timestamp))
     by_type = {
-        f"{o}_{a}": sum_if((events.object_type == o) & (events.action == a))
+        f"{o}_{a}": one_if((events.object_type == o) & (events.action == a))
         for o in s.object_types
         for a in ACTIONS
     }
-    account_days = events.group_by(["account_id", "day"]).aggregate(
-        n=events.count(), **{a: sum_if(events.action == a) for a in ACTIONS}, **by_type
-    )
-    user_days = events.select("account_id", "user_id", "day").distinct()
-    return account_days, user_days
+    by_action = {a: one_if(events.action == a) for a in ACTIONS}
+    account_segments = sum_by_segment(keys, events, s, **by_action, **by_type)
+    user_days = events.select("account_key", "user_id", "day").distinct()
+    return account_segments, user_days
 
 
-def aggregate_record_volume(keys: ir.Table, account_days: ir.Table, s: Settings, span: int) -> ir.Table:
-    r = join_recent(keys, account_days, span)
+def aggregate_record_volume(keys: ir.Table, account_segments: ir.Table, s: Settings, span: int) -> ir.Table:
+    r = join_recent(keys, account_segments, span)
     t, o = s.trend_days, s.object_type_window_days
     by_type = {
         f"records_{ot}_{a}_count_{o}d": sum_if(r.age <= o, r[f"{ot}_{a}"])
@@ -50,7 +51,7 @@ def aggregate_record_volume(keys: ir.Table, account_days: ir.Table, s: Settings,
         _records_prev=sum_if((r.age > t) & (r.age <= 2 * t), r.n),
         _records_max=sum_if(r.age <= s.max_window, r.n),
         _records_partial=sum_if(in_current_bucket(r.day, r.t_day, span), r.n),
-        _last_day_recent=r.day.max(),
+        _last_day_recent=r.last_day.max(),
     )
 
 
@@ -67,10 +68,10 @@ def build_record_features(records: ir.Table, base: ir.Table, s: Settings) -> ir.
     """Record features for every (account, t) of `base`; helper columns start with '_'."""
     span = span_days(s)
     keys = base.select(*KEYS)
-    account_days, user_days = summarize_record_days(records, s)
-    volume = aggregate_record_volume(keys, account_days, s, span)
+    account_segments, user_days = summarize_records(records, keys, s)
+    volume = aggregate_record_volume(keys, account_segments, s, span)
     editors = aggregate_editors(keys, user_days, s, span)
-    old = summarize_old_buckets(keys, account_days, "n", span)
+    old = summarize_old_buckets(keys, account_segments, "n", span)
     j = left_join_keys(left_join_keys(left_join_keys(base, volume), editors), old)
     count = {
         f"records_{a}_count_{w}d": zero(j[f"records_{a}_count_{w}d"]) for a in ACTIONS for w in s.windows

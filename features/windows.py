@@ -7,6 +7,12 @@ Events are bucketed into whole UTC days (``day`` = days since 1970-01-01) and t 
 
 History older than the longest window is summarised in fixed buckets of `span` days, so "ever" totals and
 "days since the last event" never join a full event history onto every observation date.
+
+Account-level totals are first summed over *segments*: runs of days cut at every window boundary of
+every observation date (``t - w``) and at every bucket start. No segment straddles a boundary, so a
+segment is wholly inside or outside each window and per-segment sums add up to exact window totals,
+with far fewer rows to join than one per day. In a segment table ``day`` is the segment's first day
+(so ``age`` and the window tests read as for days) and ``last_day`` the last day with an event.
 """
 
 from __future__ import annotations
@@ -16,7 +22,23 @@ import ibis.expr.types as ir
 
 from features.registry import HEALTHY_WINDOW_DAYS, MAU_WINDOW_DAYS, Settings
 
-KEYS = ("account_id", "t_day")
+KEYS = ("account_key", "t_day")  # account_key: see `number_accounts`
+
+
+def number_accounts(accounts: ir.Table) -> ir.Table:
+    """`accounts` with `account_key`, a dense integer per account_id, in account_id order.
+
+    Features are grouped and joined on the integer key, which hashes and compares faster than the string
+    id; the order makes the numbering deterministic wherever the expression is evaluated. (One window
+    over the whole accounts table: on Spark a single partition, fine for a table of accounts.)
+    """
+    return accounts.mutate(account_key=ibis.dense_rank().over(order_by=accounts.account_id))
+
+
+def key_events(events: ir.Table, accounts: ir.Table) -> ir.Table:
+    """`events` with account_id swapped for `account_key` (events of unknown accounts drop out)."""
+    keys = accounts.select(_acct=accounts.account_id, account_key=accounts.account_key)
+    return events.join(keys, events.account_id == keys._acct).drop("account_id", "_acct")
 
 
 def day_of(ts: ir.TimestampValue) -> ir.IntegerValue:
@@ -29,8 +51,44 @@ def span_days(s: Settings) -> int:
     return max(*s.windows, 2 * s.trend_days, HEALTHY_WINDOW_DAYS, MAU_WINDOW_DAYS, s.object_type_window_days)
 
 
+def boundary_offsets(s: Settings) -> tuple[int, ...]:
+    """Every w for which some feature asks whether a day is before ``t - w``."""
+    windows = {*s.windows, s.trend_days, 2 * s.trend_days, HEALTHY_WINDOW_DAYS, MAU_WINDOW_DAYS}
+    return tuple(sorted({0, *windows, s.object_type_window_days, span_days(s)}))
+
+
+def segment_starts(keys: ir.Table, days: ir.Table, s: Settings) -> ir.Table:
+    """(day, start) for each day of `days`: the first day of the segment holding it (see module doc).
+
+    Cuts are ``t - w`` for each distinct t of `keys` and each boundary w, plus each day's bucket start,
+    which also gives every day a cut less than `span` days before it.
+    """
+    span = span_days(s)
+    t_days = keys.select("t_day").distinct()
+    cuts = ibis.union(
+        *[t_days.select(cut=t_days.t_day - w) for w in boundary_offsets(s)],
+        days.select(cut=days.day - days.day % span),
+        distinct=True,
+    )
+    joined = days.join(cuts, [cuts.cut <= days.day, cuts.cut > days.day - span])
+    return joined.group_by("day").aggregate(start=joined.cut.max())
+
+
+def sum_by_segment(keys: ir.Table, rows: ir.Table, s: Settings, **sums: ir.NumericValue) -> ir.Table:
+    """Per (account, segment): the row count `n`, `last_day` and the sum of each of `sums`.
+
+    `rows` has account_key and day; `sums` are expressions on `rows`. The result's `day` is the segment's
+    first day (see the module docstring).
+    """
+    starts = segment_starts(keys, rows.select("day").distinct(), s)
+    j = rows.mutate(**sums).join(starts, "day")
+    totals = {name: j[name].sum() for name in sums}
+    per_segment = j.group_by(["account_key", "start"]).aggregate(n=j.count(), last_day=j.day.max(), **totals)
+    return per_segment.rename(day="start")
+
+
 def join_recent(keys: ir.Table, daily: ir.Table, span: int) -> ir.Table:
-    """Pair each (account, t) with the account's daily rows in ``[t - span, t)``, adding ``age``.
+    """Pair each (account, t) with the account's day (or segment) rows in ``[t - span, t)``, adding ``age``.
 
     A plain range join would test every day row against every date of its account. Cutting days into
     span-long buckets, a window can only touch t's bucket and the one before, so the join is on
@@ -39,11 +97,11 @@ def join_recent(keys: ir.Table, daily: ir.Table, span: int) -> ir.Table:
     last = keys.t_day - 1
     bucket = last - last % span
     both = keys.mutate(_bucket=bucket).union(keys.mutate(_bucket=bucket - span))
-    right = daily.rename(_acct="account_id").mutate(_dbucket=daily.day - daily.day % span)
+    right = daily.rename(_acct="account_key").mutate(_dbucket=daily.day - daily.day % span)
     joined = both.join(
         right,
         [
-            both.account_id == right._acct,
+            both.account_key == right._acct,
             both._bucket == right._dbucket,
             right.day < both.t_day,
             right.day >= both.t_day - span,
@@ -54,23 +112,26 @@ def join_recent(keys: ir.Table, daily: ir.Table, span: int) -> ir.Table:
 
 def join_before(keys: ir.Table, per_key: ir.Table, day_col: str) -> ir.Table:
     """Pair each (account, t) with the account's rows whose `day_col` is before t (small tables only)."""
-    right = per_key.rename(_acct="account_id")
-    joined = keys.join(right, [keys.account_id == right._acct, right[day_col] < keys.t_day])
+    right = per_key.rename(_acct="account_key")
+    joined = keys.join(right, [keys.account_key == right._acct, right[day_col] < keys.t_day])
     return joined.drop("_acct")
 
 
-def summarize_old_buckets(keys: ir.Table, daily: ir.Table, measure: str, span: int) -> ir.Table:
+def summarize_old_buckets(keys: ir.Table, segments: ir.Table, measure: str, span: int) -> ir.Table:
     """Sum of `measure` and the last day over span-day buckets that end before the bucket holding t.
+
+    `segments` comes from `sum_by_segment`; segments never straddle a bucket boundary.
 
     Days in t's own bucket are less than `span` days before t, so `join_recent` sees them; adding
     ``sum_if(in_current_bucket(...))`` from the recent rows gives the exact total before t.
     """
-    buckets = daily.mutate(bucket=daily.day - daily.day % span)
-    buckets = buckets.group_by(["account_id", "bucket"]).aggregate(
-        old_total=buckets[measure].sum(), old_last_day=buckets.day.max()
+    buckets = segments.mutate(bucket=segments.day - segments.day % span)
+    buckets = buckets.group_by(["account_key", "bucket"]).aggregate(
+        old_total=buckets[measure].sum(), old_last_day=buckets.last_day.max()
     )
-    right = buckets.rename(_acct="account_id")
-    joined = keys.join(right, [keys.account_id == right._acct, right.bucket < keys.t_day - keys.t_day % span])
+    right = buckets.rename(_acct="account_key")
+    before_current = right.bucket < keys.t_day - keys.t_day % span
+    joined = keys.join(right, [keys.account_key == right._acct, before_current])
     return joined.group_by(list(KEYS)).aggregate(
         old_total=joined.old_total.sum(), old_last_day=joined.old_last_day.max()
     )
@@ -80,13 +141,18 @@ def in_current_bucket(day: ir.IntegerValue, t_day: ir.IntegerValue, span: int) -
     return day >= t_day - t_day % span
 
 
+def one_if(cond: ir.BooleanValue) -> ir.IntegerValue:
+    """1 where `cond` holds, else 0: summed, it counts the rows."""
+    return ibis.ifelse(cond, 1, 0)
+
+
 def sum_if(cond: ir.BooleanValue, value: ir.NumericValue | int = 1) -> ir.IntegerScalar:
     """Sum of `value` where `cond` holds; 0 (not null) when it never does."""
     return ibis.ifelse(cond, value, 0).sum()
 
 
 def left_join_keys(left: ir.Table, right: ir.Table) -> ir.Table:
-    """Left join on (account_id, t_day) keeping the keys once."""
+    """Left join on (account_key, t_day) keeping the keys once."""
     joined = left.left_join(right, list(KEYS))
     return joined.select(
         *[left[c] for c in left.columns], *[right[c] for c in right.columns if c not in KEYS]
