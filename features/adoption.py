@@ -16,7 +16,7 @@ from features.windows import (
     left_join_keys,
     pct_change,
     span_days,
-    sum_by_segment,
+    sum_by_run,
     sum_if,
     summarize_old_buckets,
     zero,
@@ -24,13 +24,13 @@ from features.windows import (
 
 
 def summarize_features(feature_events: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
-    """(account, feature, day) use counts and per (account, segment) total `uses`."""
+    """(account, feature, day) use counts and per (account, run) total `uses`."""
     feature_days = (
         feature_events.mutate(day=day_of(feature_events.timestamp))
         .group_by(["account_key", "feature", "day"])
         .aggregate(n=lambda t: t.count())
     )
-    return feature_days, sum_by_segment(keys, feature_days, s, uses=feature_days.n)
+    return feature_days, sum_by_run(keys, feature_days, s, uses=feature_days.n)
 
 
 def aggregate_feature_use(keys: ir.Table, feature_days: ir.Table, s: Settings, span: int) -> ir.Table:
@@ -81,10 +81,10 @@ def build_adoption_features(feature_events: ir.Table, base: ir.Table, s: Setting
     """Adoption features for every (account, t) of `base` (keys, start_day); helpers start with '_'."""
     span = span_days(s)
     keys = base.select(*KEYS)
-    feature_days, account_segments = summarize_features(feature_events, keys, s)
+    feature_days, account_runs = summarize_features(feature_events, keys, s)
     use = aggregate_feature_use(keys, feature_days, s, span)
     firsts = aggregate_first_uses(keys, feature_days, s)
-    old = summarize_old_buckets(keys, account_segments, "uses", span)
+    old = summarize_old_buckets(keys, account_runs, "uses", span)
     j = left_join_keys(left_join_keys(left_join_keys(base, use), firsts), old)
     t = s.trend_days
     counts = [

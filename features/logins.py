@@ -17,7 +17,7 @@ from features.windows import (
     pct_change,
     ratio,
     span_days,
-    sum_by_segment,
+    sum_by_run,
     sum_if,
     summarize_old_buckets,
     zero,
@@ -25,7 +25,7 @@ from features.windows import (
 
 
 def summarize_logins(logins: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
-    """(account, user, day) login counts, and per (account, segment): login days `n`, logins, user-days."""
+    """(account, user, day) login counts, and per (account, run): login days `n`, logins, user-days."""
     user_days = (
         logins.mutate(day=day_of(logins.timestamp))
         .group_by(["account_key", "user_id", "day"])
@@ -35,7 +35,7 @@ def summarize_logins(logins: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.
         logins=user_days.n.sum(), users=user_days.count()
     )
     weekend = (account_days.day + 3) % 7 >= 5  # day 0 (1970-01-01) was a Thursday; Monday = 0
-    account_segments = sum_by_segment(
+    account_runs = sum_by_run(
         keys,
         account_days,
         s,
@@ -43,11 +43,11 @@ def summarize_logins(logins: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.
         user_days=account_days.users,
         weekend_logins=ibis.ifelse(weekend, account_days.logins, 0),
     )
-    return user_days, account_segments
+    return user_days, account_runs
 
 
-def aggregate_login_volume(keys: ir.Table, account_segments: ir.Table, s: Settings, span: int) -> ir.Table:
-    r = join_recent(keys, account_segments, span)
+def aggregate_login_volume(keys: ir.Table, account_runs: ir.Table, s: Settings, span: int) -> ir.Table:
+    r = join_recent(keys, account_runs, span)
     t, m = s.trend_days, s.max_window
     return r.group_by(list(KEYS)).aggregate(
         **{f"logins_count_{w}d": sum_if(r.age <= w, r.logins) for w in s.windows},
@@ -94,11 +94,11 @@ def build_login_features(logins: ir.Table, base: ir.Table, s: Settings, healthy_
     """Login features for every (account, t) of `base` (keys, seats); helper columns start with '_'."""
     span = span_days(s)
     keys = base.select(*KEYS)
-    user_days, account_segments = summarize_logins(logins, keys, s)
-    volume = aggregate_login_volume(keys, account_segments, s, span)
+    user_days, account_runs = summarize_logins(logins, keys, s)
+    volume = aggregate_login_volume(keys, account_runs, s, span)
     users = aggregate_login_users(keys, user_days, s, span, healthy_min_days)
     activated = count_activated_users(keys, user_days)
-    old = summarize_old_buckets(keys, account_segments, "logins", span)
+    old = summarize_old_buckets(keys, account_runs, "logins", span)
     j = left_join_keys(left_join_keys(left_join_keys(left_join_keys(base, volume), users), activated), old)
     m, t = s.max_window, s.trend_days
     return j.select(

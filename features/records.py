@@ -15,7 +15,7 @@ from features.windows import (
     one_if,
     pct_change,
     span_days,
-    sum_by_segment,
+    sum_by_run,
     sum_if,
     summarize_old_buckets,
     zero,
@@ -23,7 +23,7 @@ from features.windows import (
 
 
 def summarize_records(records: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
-    """Per (account, segment): counts per action and per object type x action; (account, user, day) rows."""
+    """Per (account, run): counts per action and per object type x action; (account, user, day) rows."""
     events = records.mutate(day=day_of(records.timestamp))
     by_type = {
         f"{o}_{a}": one_if((events.object_type == o) & (events.action == a))
@@ -31,13 +31,13 @@ def summarize_records(records: ir.Table, keys: ir.Table, s: Settings) -> tuple[i
         for a in ACTIONS
     }
     by_action = {a: one_if(events.action == a) for a in ACTIONS}
-    account_segments = sum_by_segment(keys, events, s, **by_action, **by_type)
+    account_runs = sum_by_run(keys, events, s, **by_action, **by_type)
     user_days = events.select("account_key", "user_id", "day").distinct()
-    return account_segments, user_days
+    return account_runs, user_days
 
 
-def aggregate_record_volume(keys: ir.Table, account_segments: ir.Table, s: Settings, span: int) -> ir.Table:
-    r = join_recent(keys, account_segments, span)
+def aggregate_record_volume(keys: ir.Table, account_runs: ir.Table, s: Settings, span: int) -> ir.Table:
+    r = join_recent(keys, account_runs, span)
     t, o = s.trend_days, s.object_type_window_days
     by_type = {
         f"records_{ot}_{a}_count_{o}d": sum_if(r.age <= o, r[f"{ot}_{a}"])
@@ -68,10 +68,10 @@ def build_record_features(records: ir.Table, base: ir.Table, s: Settings) -> ir.
     """Record features for every (account, t) of `base`; helper columns start with '_'."""
     span = span_days(s)
     keys = base.select(*KEYS)
-    account_segments, user_days = summarize_records(records, keys, s)
-    volume = aggregate_record_volume(keys, account_segments, s, span)
+    account_runs, user_days = summarize_records(records, keys, s)
+    volume = aggregate_record_volume(keys, account_runs, s, span)
     editors = aggregate_editors(keys, user_days, s, span)
-    old = summarize_old_buckets(keys, account_segments, "n", span)
+    old = summarize_old_buckets(keys, account_runs, "n", span)
     j = left_join_keys(left_join_keys(left_join_keys(base, volume), editors), old)
     count = {
         f"records_{a}_count_{w}d": zero(j[f"records_{a}_count_{w}d"]) for a in ACTIONS for w in s.windows

@@ -8,10 +8,10 @@ Events are bucketed into whole UTC days (``day`` = days since 1970-01-01) and t 
 History older than the longest window is summarised in fixed buckets of `span` days, so "ever" totals and
 "days since the last event" never join a full event history onto every observation date.
 
-Account-level totals are first summed over *segments*: runs of days cut at every window boundary of
-every observation date (``t - w``) and at every bucket start. No segment straddles a boundary, so a
-segment is wholly inside or outside each window and per-segment sums add up to exact window totals,
-with far fewer rows to join than one per day. In a segment table ``day`` is the segment's first day
+Account-level totals are first summed over *runs* of days, cut at every window boundary of
+every observation date (``t - w``) and at every bucket start. No run straddles a boundary, so a
+run is wholly inside or outside each window and per-run sums add up to exact window totals,
+with far fewer rows to join than one per day. In a run table ``day`` is the run's first day
 (so ``age`` and the window tests read as for days) and ``last_day`` the last day with an event.
 """
 
@@ -57,8 +57,8 @@ def boundary_offsets(s: Settings) -> tuple[int, ...]:
     return tuple(sorted({0, *windows, s.object_type_window_days, span_days(s)}))
 
 
-def segment_starts(keys: ir.Table, days: ir.Table, s: Settings) -> ir.Table:
-    """(day, start) for each day of `days`: the first day of the segment holding it (see module doc).
+def run_starts(keys: ir.Table, days: ir.Table, s: Settings) -> ir.Table:
+    """(day, start) for each day of `days`: the first day of the run holding it (see module doc).
 
     Cuts are ``t - w`` for each distinct t of `keys` and each boundary w, plus each day's bucket start,
     which also gives every day a cut less than `span` days before it.
@@ -74,21 +74,21 @@ def segment_starts(keys: ir.Table, days: ir.Table, s: Settings) -> ir.Table:
     return joined.group_by("day").aggregate(start=joined.cut.max())
 
 
-def sum_by_segment(keys: ir.Table, rows: ir.Table, s: Settings, **sums: ir.NumericValue) -> ir.Table:
-    """Per (account, segment): the row count `n`, `last_day` and the sum of each of `sums`.
+def sum_by_run(keys: ir.Table, rows: ir.Table, s: Settings, **sums: ir.NumericValue) -> ir.Table:
+    """Per (account, run): the row count `n`, `last_day` and the sum of each of `sums`.
 
-    `rows` has account_key and day; `sums` are expressions on `rows`. The result's `day` is the segment's
+    `rows` has account_key and day; `sums` are expressions on `rows`. The result's `day` is the run's
     first day (see the module docstring).
     """
-    starts = segment_starts(keys, rows.select("day").distinct(), s)
+    starts = run_starts(keys, rows.select("day").distinct(), s)
     j = rows.mutate(**sums).join(starts, "day")
     totals = {name: j[name].sum() for name in sums}
-    per_segment = j.group_by(["account_key", "start"]).aggregate(n=j.count(), last_day=j.day.max(), **totals)
-    return per_segment.rename(day="start")
+    per_run = j.group_by(["account_key", "start"]).aggregate(n=j.count(), last_day=j.day.max(), **totals)
+    return per_run.rename(day="start")
 
 
 def join_recent(keys: ir.Table, daily: ir.Table, span: int) -> ir.Table:
-    """Pair each (account, t) with the account's day (or segment) rows in ``[t - span, t)``, adding ``age``.
+    """Pair each (account, t) with the account's day (or run) rows in ``[t - span, t)``, adding ``age``.
 
     A plain range join would test every day row against every date of its account. Cutting days into
     span-long buckets, a window can only touch t's bucket and the one before, so the join is on
@@ -117,15 +117,15 @@ def join_before(keys: ir.Table, per_key: ir.Table, day_col: str) -> ir.Table:
     return joined.drop("_acct")
 
 
-def summarize_old_buckets(keys: ir.Table, segments: ir.Table, measure: str, span: int) -> ir.Table:
+def summarize_old_buckets(keys: ir.Table, runs: ir.Table, measure: str, span: int) -> ir.Table:
     """Sum of `measure` and the last day over span-day buckets that end before the bucket holding t.
 
-    `segments` comes from `sum_by_segment`; segments never straddle a bucket boundary.
+    `runs` comes from `sum_by_run`; runs never straddle a bucket boundary.
 
     Days in t's own bucket are less than `span` days before t, so `join_recent` sees them; adding
     ``sum_if(in_current_bucket(...))`` from the recent rows gives the exact total before t.
     """
-    buckets = segments.mutate(bucket=segments.day - segments.day % span)
+    buckets = runs.mutate(bucket=runs.day - runs.day % span)
     buckets = buckets.group_by(["account_key", "bucket"]).aggregate(
         old_total=buckets[measure].sum(), old_last_day=buckets.last_day.max()
     )
