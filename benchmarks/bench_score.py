@@ -26,7 +26,9 @@ from pipeline.config import load_params
 from pipeline.score import settings_from
 
 
-def resampled(features: pd.DataFrame, accounts: pd.DataFrame, rows: int, seed: int):
+def resampled(
+    features: pd.DataFrame, accounts: pd.DataFrame, rows: int, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`rows` feature rows drawn from one snapshot, each under a new account id, with matching accounts."""
     picks = np.random.default_rng(seed).integers(0, len(features), rows)
     ids = pd.Series([f"B{i:08d}" for i in range(rows)], dtype="str")
@@ -42,7 +44,7 @@ def jittered(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed + 1)
     out = frame.copy()
     for column in frame.columns:
-        if column in ("label",) or not pd.api.types.is_numeric_dtype(frame[column]):
+        if column == "label" or not pd.api.types.is_numeric_dtype(frame[column]):
             continue
         values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
         spread = values * rng.lognormal(0.0, 0.1, len(values))
