@@ -120,11 +120,10 @@ def generate(out: Path, n_events: int, seed: int = 0) -> None:
 
 def run_featurize(clean: Path) -> None:
     from pipeline.config import load_params
-    from pipeline.featurize import featurize, write_atomically
+    from pipeline.featurize import featurize
 
     cfg = load_params().featurize.model_copy(update={"engine": "duckdb"})
-    table = featurize(clean, cfg)
-    write_atomically(table, clean.parent / "out" / "features.parquet")
+    featurize(clean, cfg, clean.parent / "out" / "features.parquet")
 
 
 def run_floor(clean: Path, aggregates: str = 'sum(hash("{c}"))') -> None:
@@ -153,13 +152,23 @@ def featurize_pandas(clean: Path):  # -> pd.DataFrame
     """The same features the straightforward way: load everything, then filter and group per date."""
     import pandas as pd
 
-    from features.labels import build_grid, observation_dates
+    from features.labels import observation_dates
     from pipeline.config import load_params
 
     cfg = load_params().featurize
     as_of = dt.date.fromisoformat(json.loads((clean / "manifest.json").read_text())["as_of"])
     accounts = pd.read_parquet(clean / "accounts.parquet")
-    grid = build_grid(accounts, observation_dates(cfg.first_observation, as_of))
+    start = pd.to_datetime(accounts.contract_start).dt.tz_localize("UTC")
+    churn = pd.to_datetime(accounts.churn_date).dt.tz_localize("UTC")
+    grid = pd.concat(
+        pd.DataFrame(
+            {
+                "account_id": accounts.account_id[(start < t) & (churn.isna() | (churn >= t))],
+                "observation_date": t,
+            }
+        )
+        for t in pd.to_datetime(observation_dates(cfg.first_observation, as_of)).tz_localize("UTC")
+    )
     logs = {name: pd.read_parquet(clean / f"{name}.parquet") for name in SHARES}
     for frame in logs.values():
         frame["day"] = frame["timestamp"].dt.floor("D")

@@ -21,6 +21,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from models.encoding import read_features
 from models.risk_list import ScoringModel, build_risk_list, pick_dates, score_rows, snapshot
 from pipeline.config import load_params
 from pipeline.score import settings_from
@@ -60,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     model = ScoringModel.from_dir(params.paths.model)
-    features = pd.read_parquet(params.paths.features / "features.parquet")
+    features = read_features(params.paths.features / "features.parquet")
     date, _ = pick_dates(features, None)
     accounts = pd.read_parquet(params.paths.clean / "accounts.parquet")
     frame, facts = resampled(snapshot(features, date), accounts, args.rows, args.seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from features.windows import KEYS, day_of, pct_change, ratio
+from features.windows import KEYS, day_of, pct_change, ratio, without
 
 # Average lengths of a contract period; renewal timing is approximate to within a day or two.
 _YEAR_DAYS = 365.25
@@ -33,21 +33,23 @@ def build_base(grid: ir.Table, accounts: ir.Table, history: ir.Table | None = No
         _mrr_now=accounts.mrr.cast("float64"),
         start_day=accounts.contract_start.epoch_days(),
     )
-    base = g.join(a, g.account_id == a._acct).drop("_acct")
+    base = without(g.join(a, g.account_id == a._acct), "_acct")
     if history is None:
-        return base.mutate(
+        base = base.mutate(
             plan=base._plan_now, seats=base._seats_now, mrr=base._mrr_now, seats_before=ibis.null("int64"),
             mrr_before=ibis.null("float64"),
-        ).drop("_plan_now", "_seats_now", "_mrr_now")  # fmt: skip
+        )  # fmt: skip
+        return without(base, "_plan_now", "_seats_now", "_mrr_now")
     now = _as_of(base, history, 0)
-    before = _as_of(base, history, CHANGE_DAYS).rename(seats_before="seats", mrr_before="mrr").drop("plan")
+    before = _as_of(base, history, CHANGE_DAYS).rename(seats_before="seats", mrr_before="mrr")
     base = base.left_join(now, list(KEYS)).select(base, now.seats, now.mrr, now.plan)
     base = base.left_join(before, list(KEYS)).select(base, before.seats_before, before.mrr_before)
-    return base.mutate(
+    base = base.mutate(
         plan=base.plan.fill_null(base._plan_now),
         seats=base.seats.fill_null(base._seats_now),
         mrr=base.mrr.fill_null(base._mrr_now),
-    ).drop("_plan_now", "_seats_now", "_mrr_now")
+    )
+    return without(base, "_plan_now", "_seats_now", "_mrr_now")
 
 
 def _as_of(base: ir.Table, history: ir.Table, days_before: int) -> ir.Table:

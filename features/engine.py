@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from features.build import TABLES
@@ -21,6 +23,7 @@ def connect(engine: str, spark_master: str = "local[2]", duckdb_memory_limit: st
     """
     if engine == "duckdb":
         con = ibis.duckdb.connect()
+        con.raw_sql("SET TimeZone = 'UTC'")  # ibis's default too; day numbers must not follow the machine
         con.raw_sql("SET enable_progress_bar = false")  # it writes to the stage's log otherwise
         con.raw_sql(f"SET memory_limit = '{duckdb_memory_limit}'")
         con.raw_sql("SET preserve_insertion_order = false")  # output is sorted explicitly; saves memory
@@ -58,3 +61,19 @@ def register_tables(con: BaseBackend, clean_dir: str | Path) -> dict[str, ir.Tab
     if history.exists():  # optional: seats and MRR over time
         tables["account_history"] = con.read_parquet(str(history), table_name="account_history")
     return tables
+
+
+def arrow_batches(con: BaseBackend, expr: ir.Table, batch_rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
+    """Run `expr` on `con` and yield its rows as Arrow batches with the expression's schema.
+
+    The schema cast matters on DuckDB, which returns integer sums as 128-bit decimals. There the
+    batches stream from DuckDB's own Arrow reader: ibis's ``to_pyarrow`` does the same cast but
+    imports pandas, about a second of the stage's start-up. Spark's result is collected first.
+    """
+    schema = expr.schema().to_pyarrow()
+    if con.name == "duckdb":
+        batches = con.con.sql(con.compile(expr)).to_arrow_reader(batch_size=batch_rows)
+    else:
+        batches = con.to_pyarrow(expr).to_batches(max_chunksize=batch_rows)
+    for batch in batches:
+        yield batch.cast(schema)

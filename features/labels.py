@@ -1,4 +1,4 @@
-"""The observation grid and the churn label.
+"""The observation grid and the churn label, as ibis expressions (they run where the features run).
 
 Conventions, stated once:
 
@@ -14,51 +14,64 @@ Conventions, stated once:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-import pandas as pd
+import ibis
+import ibis.expr.datatypes as dt_
+import ibis.expr.types as ir
+
+from features.windows import day_of
+
+_EPOCH = dt.date(1970, 1, 1)
 
 
 def observation_dates(first: dt.date, as_of: dt.date) -> list[dt.date]:
-    """Month starts from the month of ``first`` to the last month start on or before ``as_of``."""
-    start = pd.Timestamp(first).to_period("M").to_timestamp()
-    if start.date() < first:
-        start += pd.offsets.MonthBegin(1)
-    months = pd.date_range(start, pd.Timestamp(as_of), freq="MS")
-    return [d.date() for d in months]
+    """Month starts from the first one on or after ``first`` to the last one on or before ``as_of``."""
+    year, month = (first.year, first.month) if first.day == 1 else _next_month(first.year, first.month)
+    dates = []
+    while (date := dt.date(year, month, 1)) <= as_of:
+        dates.append(date)
+        year, month = _next_month(year, month)
+    return dates
 
 
-def build_grid(accounts: pd.DataFrame, dates: list[dt.date]) -> pd.DataFrame:
-    """(account_id, observation_date) for every account active at each observation date."""
-    start = pd.to_datetime(accounts["contract_start"])
-    churn = pd.to_datetime(accounts["churn_date"])
-    frames = []
-    for date in dates:
-        t = pd.Timestamp(date)
-        active = (start < t) & (churn.isna() | (churn >= t))
-        frames.append(pd.DataFrame({"account_id": accounts.loc[active, "account_id"], "observation_date": t}))
-    grid = pd.concat(frames, ignore_index=True) if frames else _empty_grid()
-    grid["observation_date"] = grid["observation_date"].dt.tz_localize("UTC").astype("datetime64[us, UTC]")
-    return grid.sort_values(["observation_date", "account_id"], ignore_index=True)
+def _next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def build_grid(accounts: ir.Table, dates: Sequence[dt.date]) -> ir.Table:
+    """(account_id, observation_date) for every account active at each observation date.
+
+    `observation_date` is midnight UTC; rows are in (observation_date, account_id) order. The dates
+    enter the query as a literal array (``UNNEST`` on DuckDB, ``explode`` on Spark), not as an
+    in-memory table: building an Arrow table from Python values would make pyarrow import pandas,
+    about a second of the stage's start-up.
+    """
+    days = ibis.literal([(d - _EPOCH).days for d in dates], type="array<int64>")
+    pairs = accounts.select(
+        "account_id",
+        _start=accounts.contract_start.epoch_days(),
+        _churn=accounts.churn_date.epoch_days(),
+        _t=days.unnest(),
+    )
+    active = pairs.filter(pairs._start < pairs._t, pairs._churn.isnull() | (pairs._churn >= pairs._t))
+    midnight = (active._t * 86_400).as_timestamp("s").cast(dt_.Timestamp(timezone="UTC", scale=6))
+    return active.select("account_id", observation_date=midnight).order_by(["observation_date", "account_id"])
 
 
 def label_grid(
-    grid: pd.DataFrame, accounts: pd.DataFrame, lead_days: int, horizon_days: int, as_of: dt.date
-) -> pd.DataFrame:
-    """Return the grid with a nullable ``label`` column (1 = churned within the horizon)."""
-    churn = accounts.set_index("account_id")["churn_date"]
-    churn_at = pd.to_datetime(grid["account_id"].map(churn)).dt.tz_localize("UTC")
-    t = grid["observation_date"]
-    window_start = t + pd.Timedelta(days=lead_days)
-    window_end = window_start + pd.Timedelta(days=horizon_days)
-    known = window_end <= pd.Timestamp(as_of, tz="UTC")
-    churned_in_window = churn_at.notna() & (churn_at >= window_start) & (churn_at < window_end)
-    churned_in_lead = churn_at.notna() & (churn_at < window_start)
-    label = pd.Series(churned_in_window.astype("int8"), index=grid.index).astype("Int8")
-    label[~known | churned_in_lead] = pd.NA
-    return grid.assign(label=label)
-
-
-def _empty_grid() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"account_id": pd.Series(dtype="str"), "observation_date": pd.Series(dtype="datetime64[us]")}
+    grid: ir.Table, accounts: ir.Table, lead_days: int, horizon_days: int, as_of: dt.date
+) -> ir.Table:
+    """`grid` with a nullable int8 ``label`` column (1 = churned within the horizon), same row order."""
+    churn = accounts.select(_acct=accounts.account_id, _churn=accounts.churn_date.epoch_days())
+    joined = grid.left_join(churn, grid.account_id == churn._acct)
+    window_start = day_of(joined.observation_date) + lead_days
+    window_end = window_start + horizon_days
+    known = window_end <= (as_of - _EPOCH).days
+    churn = joined._churn
+    churned_in_lead = churn.notnull() & (churn < window_start)
+    churned_in_window = churn.notnull() & (churn >= window_start) & (churn < window_end)
+    label = ibis.cases((~known | churned_in_lead, ibis.null("int8")), (churned_in_window, 1), else_=0).cast(
+        "int8"
     )
+    return joined.select(*grid.columns, label=label).order_by(["observation_date", "account_id"])

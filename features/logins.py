@@ -8,6 +8,7 @@ import ibis.expr.types as ir
 from features.registry import HEALTHY_WINDOW_DAYS, MAU_WINDOW_DAYS, Settings
 from features.windows import (
     KEYS,
+    NEVER,
     day_of,
     days_since,
     in_current_bucket,
@@ -20,20 +21,24 @@ from features.windows import (
     sum_by_run,
     sum_if,
     summarize_old_buckets,
+    with_earlier_days,
     zero,
 )
 
 
-def summarize_logins(logins: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
-    """(account, user, day) login counts, and per (account, run): login days `n`, logins, user-days."""
+def summarize_logins(
+    logins: ir.Table, keys: ir.Table, s: Settings, healthy_min_days: int
+) -> tuple[ir.Table, ir.Table]:
+    """Per (account, user, day) with the user's earlier days (see `with_earlier_days`), user id dropped;
+    and per (account, run): login days `n`, logins, user-days and weekend logins."""
     user_days = (
         logins.mutate(day=day_of(logins.timestamp))
         .group_by(["account_key", "user_id", "day"])
         .aggregate(n=lambda t: t.count())
     )
-    account_days = user_days.group_by(["account_key", "day"]).aggregate(
-        logins=user_days.n.sum(), users=user_days.count()
-    )
+    days = with_earlier_days(user_days, previous=1, kth=healthy_min_days - 1, before_kth=healthy_min_days)
+    days = days.select("account_key", "day", "n", "previous", "kth", "before_kth")
+    account_days = days.group_by(["account_key", "day"]).aggregate(logins=days.n.sum(), users=days.count())
     weekend = (account_days.day + 3) % 7 >= 5  # day 0 (1970-01-01) was a Thursday; Monday = 0
     account_runs = sum_by_run(
         keys,
@@ -43,7 +48,7 @@ def summarize_logins(logins: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.
         user_days=account_days.users,
         weekend_logins=ibis.ifelse(weekend, account_days.logins, 0),
     )
-    return user_days, account_runs
+    return days, account_runs
 
 
 def aggregate_login_volume(keys: ir.Table, account_runs: ir.Table, s: Settings, span: int) -> ir.Table:
@@ -63,29 +68,29 @@ def aggregate_login_volume(keys: ir.Table, account_runs: ir.Table, s: Settings, 
     )
 
 
-def aggregate_login_users(
-    keys: ir.Table, user_days: ir.Table, s: Settings, span: int, healthy_min_days: int
-) -> ir.Table:
-    r = join_recent(keys, user_days, span)
-    t = s.trend_days
-    per_user = r.group_by([*KEYS, "user_id"]).aggregate(
-        last_day=r.day.max(),
-        days_healthy=sum_if(r.age <= HEALTHY_WINDOW_DAYS),
-        days_prev=sum_if((r.age > t) & (r.age <= 2 * t)),
-    )
-    u = per_user.mutate(last_age=per_user.t_day - per_user.last_day)
-    return u.group_by(list(KEYS)).aggregate(
-        **{f"active_users_distinct_{w}d": sum_if(u.last_age <= w) for w in s.windows},
-        _users_mau=sum_if(u.last_age <= MAU_WINDOW_DAYS),
-        _users_cur=sum_if(u.last_age <= t),
-        _users_prev=sum_if(u.days_prev > 0),
-        _users_healthy_window=sum_if(u.last_age <= HEALTHY_WINDOW_DAYS),
-        healthy_users_count_28d=sum_if(u.days_healthy >= healthy_min_days),
+def aggregate_login_users(keys: ir.Table, days: ir.Table, s: Settings, span: int) -> ir.Table:
+    """Distinct and healthy users per window, counted on day rows (see `with_earlier_days`)."""
+    r = join_recent(keys, days, span)
+    t, h = s.trend_days, HEALTHY_WINDOW_DAYS
+
+    def first_in_window(oldest: int, newest: int = 0) -> ir.BooleanValue:
+        """The user's first day in ``[t - oldest, t - newest)``: one row per user active there."""
+        return (r.age > newest) & (r.age <= oldest) & (r.previous < r.t_day - oldest)
+
+    return r.group_by(list(KEYS)).aggregate(
+        **{f"active_users_distinct_{w}d": sum_if(first_in_window(w)) for w in s.windows},
+        _users_mau=sum_if(first_in_window(MAU_WINDOW_DAYS)),
+        _users_cur=sum_if(first_in_window(t)),
+        _users_prev=sum_if(first_in_window(2 * t, t)),
+        _users_healthy_window=sum_if(first_in_window(h)),
+        # the user's k-th day in the last h days: one row per user with at least k login days there
+        healthy_users_count_28d=sum_if((r.age <= h) & (r.kth >= r.t_day - h) & (r.before_kth < r.t_day - h)),
     )
 
 
-def count_activated_users(keys: ir.Table, user_days: ir.Table) -> ir.Table:
-    firsts = user_days.group_by(["account_key", "user_id"]).aggregate(first_day=user_days.day.min())
+def count_activated_users(keys: ir.Table, days: ir.Table) -> ir.Table:
+    """Users whose first login day is before t."""
+    firsts = days.filter(days.previous == NEVER).select("account_key", first_day=days.day)
     joined = join_before(keys, firsts, "first_day")
     return joined.group_by(list(KEYS)).aggregate(users_activated_count=joined.count())
 
@@ -94,10 +99,10 @@ def build_login_features(logins: ir.Table, base: ir.Table, s: Settings, healthy_
     """Login features for every (account, t) of `base` (keys, seats); helper columns start with '_'."""
     span = span_days(s)
     keys = base.select(*KEYS)
-    user_days, account_runs = summarize_logins(logins, keys, s)
+    days, account_runs = summarize_logins(logins, keys, s, healthy_min_days)
     volume = aggregate_login_volume(keys, account_runs, s, span)
-    users = aggregate_login_users(keys, user_days, s, span, healthy_min_days)
-    activated = count_activated_users(keys, user_days)
+    users = aggregate_login_users(keys, days, s, span)
+    activated = count_activated_users(keys, days)
     old = summarize_old_buckets(keys, account_runs, "logins", span)
     j = left_join_keys(left_join_keys(left_join_keys(left_join_keys(base, volume), users), activated), old)
     m, t = s.max_window, s.trend_days

@@ -18,12 +18,14 @@ from features.windows import (
     sum_by_run,
     sum_if,
     summarize_old_buckets,
+    with_earlier_days,
     zero,
 )
 
 
 def summarize_records(records: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
-    """Per (account, run): counts per action and per object type x action; (account, user, day) rows."""
+    """Per (account, run): counts per action and per object type x action; and every event's (account,
+    user, day)."""
     events = records.mutate(day=day_of(records.timestamp))
     by_type = {
         f"{o}_{a}": one_if((events.object_type == o) & (events.action == a))
@@ -32,8 +34,7 @@ def summarize_records(records: ir.Table, keys: ir.Table, s: Settings) -> tuple[i
     }
     by_action = {a: one_if(events.action == a) for a in ACTIONS}
     account_runs = sum_by_run(keys, events, s, **by_action, **by_type)
-    user_days = events.select("account_key", "user_id", "day").distinct()
-    return account_runs, user_days
+    return account_runs, events.select("account_key", "user_id", "day")
 
 
 def aggregate_record_volume(keys: ir.Table, account_runs: ir.Table, s: Settings, span: int) -> ir.Table:
@@ -55,12 +56,16 @@ def aggregate_record_volume(keys: ir.Table, account_runs: ir.Table, s: Settings,
     )
 
 
-def aggregate_editors(keys: ir.Table, user_days: ir.Table, s: Settings, span: int) -> ir.Table:
-    r = join_recent(keys, user_days, span)
-    per_user = r.group_by([*KEYS, "user_id"]).aggregate(last_day=r.day.max())
-    u = per_user.mutate(last_age=per_user.t_day - per_user.last_day)
-    return u.group_by(list(KEYS)).aggregate(
-        **{f"record_editors_distinct_{w}d": sum_if(u.last_age <= w) for w in s.windows}
+def aggregate_editors(keys: ir.Table, user_events: ir.Table, s: Settings, span: int) -> ir.Table:
+    """Distinct editors per window, counted on day rows (see `with_earlier_days`)."""
+    events = with_earlier_days(user_events, previous=1)
+    # each user's first event of a day, whose `previous` is the user's previous day with an event
+    r = join_recent(keys, events.filter(events.previous < events.day), span)
+    return r.group_by(list(KEYS)).aggregate(
+        **{
+            f"record_editors_distinct_{w}d": sum_if((r.age <= w) & (r.previous < r.t_day - w))
+            for w in s.windows
+        }
     )
 
 
@@ -68,9 +73,9 @@ def build_record_features(records: ir.Table, base: ir.Table, s: Settings) -> ir.
     """Record features for every (account, t) of `base`; helper columns start with '_'."""
     span = span_days(s)
     keys = base.select(*KEYS)
-    account_runs, user_days = summarize_records(records, keys, s)
+    account_runs, user_events = summarize_records(records, keys, s)
     volume = aggregate_record_volume(keys, account_runs, s, span)
-    editors = aggregate_editors(keys, user_days, s, span)
+    editors = aggregate_editors(keys, user_events, s, span)
     old = summarize_old_buckets(keys, account_runs, "n", span)
     j = left_join_keys(left_join_keys(left_join_keys(base, volume), editors), old)
     count = {

@@ -38,7 +38,16 @@ def number_accounts(accounts: ir.Table) -> ir.Table:
 def key_events(events: ir.Table, accounts: ir.Table) -> ir.Table:
     """`events` with account_id swapped for `account_key` (events of unknown accounts drop out)."""
     keys = accounts.select(_acct=accounts.account_id, account_key=accounts.account_key)
-    return events.join(keys, events.account_id == keys._acct).drop("account_id", "_acct")
+    return without(events.join(keys, events.account_id == keys._acct), "account_id", "_acct")
+
+
+def without(table: ir.Table, *columns: str) -> ir.Table:
+    """`table` less `columns`, as a plain projection.
+
+    Unlike ``Table.drop``, a projection is something ibis's SQL compiler shares as one CTE when the
+    result is used more than once; a dropped table is repeated, and recomputed, at every use.
+    """
+    return table.select(*[c for c in table.columns if c not in columns])
 
 
 def day_of(ts: ir.TimestampValue) -> ir.IntegerValue:
@@ -107,14 +116,42 @@ def join_recent(keys: ir.Table, daily: ir.Table, span: int) -> ir.Table:
             right.day >= both.t_day - span,
         ],
     )
-    return joined.drop("_acct", "_bucket", "_dbucket").mutate(age=joined.t_day - joined.day)
+    recent = without(joined, "_acct", "_bucket", "_dbucket")
+    return recent.mutate(age=recent.t_day - recent.day)
+
+
+NEVER = -(10**6)  # a day number before any event: "no earlier day" in `with_earlier_days`
+
+
+def with_earlier_days(user_days: ir.Table, **lags: int) -> ir.Table:
+    """`user_days` (one row per account, user and day) with, for each ``name=k``, the user's day k
+    active days back (``name=0`` is the day itself), or `NEVER` when the user has fewer earlier days.
+
+    This turns per-user questions into sums over day rows, with no (account, t, user) groups:
+
+    - a user is active in the window ``[t - w, t)`` when one of its days is in it, and exactly one of
+      those days is the first in the window: the day whose previous day is before ``t - w``. So the
+      distinct users in the window are the days in it with ``earlier(1) < t - w``;
+    - a user has at least k days in ``[t - w, t)`` when exactly one of its days is the k-th in the
+      window: the day with ``earlier(k - 1) >= t - w`` and ``earlier(k) < t - w``.
+
+    Rows may repeat a day when only ``earlier(1)`` is asked for: it is then the previous row's day, and
+    the rows with ``earlier(1) < day`` are one per user and day, each with the user's previous day.
+    """
+    order = ibis.window(group_by=["account_key", "user_id"], order_by="day")
+    return user_days.mutate(
+        **{
+            name: user_days.day if k == 0 else user_days.day.lag(k).over(order).fill_null(NEVER)
+            for name, k in lags.items()
+        }
+    )
 
 
 def join_before(keys: ir.Table, per_key: ir.Table, day_col: str) -> ir.Table:
     """Pair each (account, t) with the account's rows whose `day_col` is before t (small tables only)."""
     right = per_key.rename(_acct="account_key")
     joined = keys.join(right, [keys.account_key == right._acct, right[day_col] < keys.t_day])
-    return joined.drop("_acct")
+    return without(joined, "_acct")
 
 
 def summarize_old_buckets(keys: ir.Table, runs: ir.Table, measure: str, span: int) -> ir.Table:

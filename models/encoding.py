@@ -37,6 +37,15 @@ class SchemaMismatchError(ValueError):
     """The feature table's columns differ from the model's."""
 
 
+def read_features(path: Path) -> pd.DataFrame:
+    """The featurize stage's table, with the label as nullable ``Int8`` (null: not yet known).
+
+    Parquet keeps the label as int8 with nulls, which pandas alone would read as float.
+    """
+    frame = pd.read_parquet(path)
+    return frame.assign(**{TARGET: frame[TARGET].astype("Int8")})
+
+
 def infer_spec(frame: pd.DataFrame) -> FeatureSpec:
     """Every non-key, non-target column is a feature; string columns are categorical."""
     features = tuple(c for c in frame.columns if c not in (*KEY_COLUMNS, TARGET))

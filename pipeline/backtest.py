@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 
-import pandas as pd
-
 from ingest.atomic import atomic_file
 from models.backtest import rolling_origin
+from models.encoding import read_features
 from pipeline.config import load_params
 
 log = logging.getLogger("pipeline.backtest")
@@ -16,7 +15,7 @@ log = logging.getLogger("pipeline.backtest")
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     params = load_params()
-    features = pd.read_parquet(params.paths.features / "features.parquet")
+    features = read_features(params.paths.features / "features.parquet")
     cfg = params.train
     fit_kwargs = {
         "label_days": params.featurize.lead_days + params.featurize.horizon_days,

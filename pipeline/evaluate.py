@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.atomic import atomic_dir, atomic_file
-from models.encoding import FeatureSpec, encode
+from models.encoding import FeatureSpec, encode, read_features
 from models.evaluation import curve_points, evaluate_models
 from models.figures import plot_curves, plot_importance, plot_shap_summary
 from models.train import MODELS
@@ -57,7 +57,7 @@ def write_plots(test: pd.DataFrame, models: list[str], params: Params) -> dict[s
 def write_figures(curves, params: Params, out: Path) -> None:
     for kind in ("roc", "pr", "calibration", "gains"):
         plot_curves(kind, {name: c[kind] for name, c in curves.items()}, out / f"{kind}.png")
-    features = pd.read_parquet(params.paths.features / "features.parquet")
+    features = read_features(params.paths.features / "features.parquet")
     spec = FeatureSpec.load(params.paths.model / "feature_spec.json")
     booster = lgb.Booster(model_file=str(params.paths.model / "lgbm.txt"))
     x = encode(features[features["observation_date"] == features["observation_date"].max()], spec)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ingest.atomic import atomic_dir
 from models.calibration import Calibrator
-from models.encoding import FeatureSpec
+from models.encoding import FeatureSpec, read_features
 from models.report import render_report
 from models.risk_list import (
     ListSettings,
@@ -80,7 +80,7 @@ def score_accounts(
     progress: Callable[[int], None] | None = None,
 ) -> RiskList:
     """Score the date (latest, or the latest on or before ``as_of``) and the date before it."""
-    features = pd.read_parquet(params.paths.features / "features.parquet")
+    features = read_features(params.paths.features / "features.parquet")
     accounts = pd.read_parquet(params.paths.clean / "accounts.parquet")
     date, previous_date = pick_dates(features, as_of)
     if previous_list is not None and "observation_date" in previous_list:

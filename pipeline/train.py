@@ -10,11 +10,10 @@ import json
 import logging
 
 import mlflow
-import pandas as pd
 import yaml
 
 from ingest.atomic import atomic_dir
-from models.encoding import encode
+from models.encoding import encode, read_features
 from models.train import MODELS, Trained, fit_all
 from pipeline import tracking
 from pipeline.config import Params, load_params
@@ -65,7 +64,7 @@ def log_lightgbm(params: Params, trained: Trained, model_dir) -> None:
     mlflow.log_dict(trained.lgbm_params, "lgbm_params.json")  # after tuning, when it is on
     mlflow.log_artifact(str(model_dir / "calibrator.json"))
     mlflow.log_artifact(str(model_dir / "feature_spec.json"))
-    example = pd.read_parquet(params.paths.features / "features.parquet").head(5)
+    example = read_features(params.paths.features / "features.parquet").head(5)
     x = encode(example, trained.spec)
     mlflow.lightgbm.log_model(
         trained.booster,
@@ -80,7 +79,7 @@ def main() -> None:
     params = load_params()
     with open("params.yaml", encoding="utf-8") as fh:
         raw_params = yaml.safe_load(fh)
-    features = pd.read_parquet(params.paths.features / "features.parquet")
+    features = read_features(params.paths.features / "features.parquet")
     cfg = params.train
     trained = fit_all(
         features,

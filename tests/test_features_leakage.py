@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_features import CFG, T, accounts_frame, compute
@@ -86,3 +89,23 @@ def test_an_event_exactly_at_the_cutoff_is_excluded():
     pd.testing.assert_frame_equal(empty, at_t)
     one_second_before = compute(logins=[("a", "u1", T - pd.Timedelta(seconds=1))], con=CON)
     assert one_second_before.loc[0, "logins_count_7d"] == 1
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "America/Los_Angeles"])
+def test_days_are_utc_days_whatever_the_machine_time_zone(monkeypatch, zone):
+    """A bare DuckDB session takes the machine's zone; ours is pinned to UTC, so day numbers and the
+    cutoff do not move with the machine."""
+    rows = [
+        ("a", "u1", T - pd.Timedelta(hours=2)),  # before t in UTC, on t's own day east of UTC
+        ("a", "u2", T + pd.Timedelta(hours=2)),  # after t in UTC, on the day before t west of UTC
+    ]
+    in_utc = compute(logins=rows, con=CON)
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        elsewhere = compute(logins=rows, con=connect("duckdb"))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert in_utc.loc[0, "logins_count_7d"] == 1
+    pd.testing.assert_frame_equal(in_utc, elsewhere)
