@@ -1,7 +1,9 @@
-"""`build_features`: every feature family as one ibis expression that runs unchanged on DuckDB or Spark."""
+"""`build_features`: every feature family as one ibis expression that runs unchanged on DuckDB or Spark;
+`build_labelled_features`: the same joined to the observation grid and the labels (the featurize stage)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import ibis
@@ -9,6 +11,7 @@ import ibis.expr.types as ir
 
 from features.account import build_account_features, build_base
 from features.adoption import build_adoption_features
+from features.labels import build_grid, label_grid, observation_dates
 from features.logins import build_login_features
 from features.records import build_record_features
 from features.registry import Settings, feature_specs
@@ -20,6 +23,21 @@ if TYPE_CHECKING:
 EVENT_TABLES = ("logins", "record_events", "feature_events")
 TABLES = ("accounts", *EVENT_TABLES)
 GRID_COLUMNS = ("account_id", "observation_date")
+
+
+def build_labelled_features(tables: dict[str, ir.Table], cfg: Featurize, as_of: dt.date) -> ir.Table:
+    """The grid of `cfg`'s observation dates up to `as_of`, labelled, with every feature.
+
+    Columns: account_id, observation_date, label, then `feature_specs(cfg)`; rows in
+    (observation_date, account_id) order.
+    """
+    accounts = tables["accounts"]
+    dates = observation_dates(cfg.first_observation, as_of)
+    grid = label_grid(build_grid(accounts, dates), accounts, cfg.lead_days, cfg.horizon_days, as_of)
+    features = build_features(tables, grid.select(*GRID_COLUMNS), cfg)
+    joined = grid.left_join(features, list(GRID_COLUMNS))
+    columns = [*grid.columns, *[c for c in features.columns if c not in grid.columns]]
+    return joined.select(*columns).order_by(["observation_date", "account_id"])
 
 
 def build_features(tables: dict[str, ir.Table], grid: ir.Table, cfg: Featurize) -> ir.Table:

@@ -13,19 +13,16 @@ import logging
 import time
 from pathlib import Path
 
-import ibis.expr.types as ir
 import pyarrow.parquet as pq
 
-from features import build_features
+from features import build_labelled_features
 from features.engine import arrow_batches, connect, register_tables
-from features.labels import build_grid, label_grid, observation_dates
 from ingest.atomic import atomic_file
 from pipeline.config import Featurize, load_params
 
 log = logging.getLogger(__name__)
 
 OUTPUT = "features.parquet"
-ORDER = ["observation_date", "account_id"]
 
 
 def read_as_of(clean_dir: Path) -> dt.date:
@@ -34,30 +31,13 @@ def read_as_of(clean_dir: Path) -> dt.date:
         return dt.date.fromisoformat(json.load(fh)["as_of"])
 
 
-def featurize_expr(tables: dict[str, ir.Table], cfg: Featurize, as_of: dt.date) -> ir.Table:
-    """The labelled grid joined with every feature, sorted by observation_date, account_id."""
-    accounts = tables["accounts"]
-    grid = label_grid(
-        build_grid(accounts, observation_dates(cfg.first_observation, as_of)),
-        accounts,
-        cfg.lead_days,
-        cfg.horizon_days,
-        as_of,
-    )
-    features = build_features(tables, grid.select("account_id", "observation_date"), cfg)
-    joined = grid.left_join(features, ["account_id", "observation_date"])
-    return joined.select(*grid.columns, *[c for c in features.columns if c not in grid.columns]).order_by(
-        ORDER
-    )
-
-
 def featurize(clean_dir: Path, cfg: Featurize, out: Path) -> None:
     """Write the labelled feature table for `clean_dir` to the Parquet file `out`, atomically.
 
     The rows stream from the engine to the file in batches (one row group each); pandas is not involved.
     """
     con = connect(cfg.engine, cfg.spark_master, cfg.duckdb_memory_limit)
-    expr = featurize_expr(register_tables(con, clean_dir), cfg, read_as_of(clean_dir))
+    expr = build_labelled_features(register_tables(con, clean_dir), cfg, read_as_of(clean_dir))
     with atomic_file(out) as tmp, pq.ParquetWriter(tmp, expr.schema().to_pyarrow(), compression="zstd") as w:
         for batch in arrow_batches(con, expr):
             w.write_batch(batch)

@@ -62,6 +62,7 @@ def project(tmp_path_factory) -> tuple[Path, dict]:
     (work / ".gitignore").write_text("__pycache__/\n/*mlflow.db\n")
     _run(["git", "init", "-q"], work, env)
     _run(["dvc", "init", "-q"], work, env)
+    shutil.copy(ROOT / ".dvcignore", work / ".dvcignore")  # bytecode beside the code is not a dependency
     _run(["dvc", "repro"], work, env)
     _run(["git", "add", "-A"], work, env)
     _run(["git", "commit", "-qm", "pipeline run"], work, env)  # dvc exp and dvc plots diff need a commit

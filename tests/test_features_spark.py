@@ -9,10 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from features import feature_specs
+from features import build_labelled_features, feature_specs
 from features.engine import arrow_batches, connect, register_tables
 from pipeline.config import load_params
-from pipeline.featurize import featurize_expr
 from simulator import simulate_to_dir
 
 pytest.importorskip("pyspark")
@@ -40,7 +39,7 @@ def spark():
 def run(con, sample, cfg) -> pd.DataFrame:
     """The stage's whole expression (grid, labels and features) on `con`."""
     as_of = cfg.first_observation + dt.timedelta(days=150)
-    expr = featurize_expr(register_tables(con, sample), cfg, as_of)
+    expr = build_labelled_features(register_tables(con, sample), cfg, as_of)
     out = pa.Table.from_batches(list(arrow_batches(con, expr))).to_pandas()
     out["observation_date"] = pd.to_datetime(out["observation_date"], utc=True)
     return out.sort_values(["observation_date", "account_id"], ignore_index=True)

@@ -1,0 +1,72 @@
+"""The featurize stage's output file: types from the registry, a nullable int8 label, no pandas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from features import feature_specs
+from models.encoding import read_features
+from pipeline.config import load_params
+from pipeline.featurize import featurize
+from simulator import simulate_to_dir
+
+PARAMS = load_params()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def clean_dir(tmp_path_factory):
+    """A small simulated sample used as the clean directory, with the cut-off the validate stage records."""
+    cfg = PARAMS.sample.model_copy(update={"n_accounts": 40, "months": 8, "truth_paths": 10})
+    root = tmp_path_factory.mktemp("featurize")
+    featurize_cfg = PARAMS.featurize.model_copy(update={"first_observation": dt.date(cfg.start.year, 4, 1)})
+    simulate_to_dir(cfg, featurize_cfg, root / "clean", root / "truth")
+    as_of = featurize_cfg.first_observation + dt.timedelta(days=150)
+    (root / "clean" / "manifest.json").write_text(json.dumps({"as_of": as_of.isoformat()}))
+    return root / "clean", featurize_cfg
+
+
+def test_output_has_the_registry_types_and_a_nullable_label(clean_dir, tmp_path):
+    clean, cfg = clean_dir
+    out = tmp_path / "features.parquet"
+    featurize(clean, cfg, out)
+    schema = pq.read_schema(out)
+    assert schema.names[:3] == ["account_id", "observation_date", "label"]
+    assert schema.field("observation_date").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("label").type == pa.int8()
+    expected = {"int64": pa.int64(), "float64": pa.float64(), "string": pa.string()}
+    for spec in feature_specs(cfg):
+        assert schema.field(spec.name).type == expected[spec.dtype], spec.name
+    assert [p.name for p in tmp_path.iterdir()] == ["features.parquet"]  # no temporary left behind
+
+    frame = read_features(out)
+    assert str(frame["label"].dtype) == "Int8"
+    assert frame["label"].isna().any() and frame["label"].notna().any()
+    assert frame.equals(frame.sort_values(["observation_date", "account_id"], ignore_index=True))
+
+
+def test_the_stage_does_not_import_pandas(clean_dir, tmp_path):
+    """pandas costs about a second of start-up; the stage streams Arrow batches to Parquet instead."""
+    clean, cfg = clean_dir
+    script = (
+        "import sys, datetime as dt\n"
+        "from pathlib import Path\n"
+        "from pipeline.config import load_params\n"
+        "from pipeline.featurize import featurize\n"
+        f"cfg = load_params().featurize.model_copy(update={{'first_observation': dt.date.fromisoformat("
+        f"'{cfg.first_observation.isoformat()}')}})\n"
+        f"featurize(Path({str(clean)!r}), cfg, Path({str(tmp_path / 'f.parquet')!r}))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pandas')[:3])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
+    )
+    assert result.stdout.strip() == "[]"
