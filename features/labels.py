@@ -63,8 +63,8 @@ def label_grid(
     grid: ir.Table, accounts: ir.Table, lead_days: int, horizon_days: int, as_of: dt.date
 ) -> ir.Table:
     """`grid` with a nullable int8 ``label`` column (1 = churned within the horizon), same row order."""
-    churn = accounts.select(_acct=accounts.account_id, _churn=accounts.churn_date.epoch_days())
-    joined = grid.left_join(churn, grid.account_id == churn._acct)
+    churn_days = accounts.select(_acct=accounts.account_id, _churn=accounts.churn_date.epoch_days())
+    joined = grid.left_join(churn_days, grid.account_id == churn_days._acct)
     window_start = day_of(joined.observation_date) + lead_days
     window_end = window_start + horizon_days
     known = window_end <= (as_of - _EPOCH).days

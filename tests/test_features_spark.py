@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -11,21 +9,10 @@ import pytest
 
 from features import build_labelled_features, feature_specs
 from features.engine import arrow_batches, connect, register_tables
-from pipeline.config import load_params
-from simulator import simulate_to_dir
+from pipeline.featurize import read_as_of
 
 pytest.importorskip("pyspark")
-PARAMS = load_params()
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def sample_dir(tmp_path_factory):
-    cfg = PARAMS.sample.model_copy(update={"n_accounts": 40, "months": 8, "truth_paths": 10})
-    root = tmp_path_factory.mktemp("parity")
-    featurize = PARAMS.featurize.model_copy(update={"first_observation": dt.date(cfg.start.year, 4, 1)})
-    simulate_to_dir(cfg, featurize, root / "sample", root / "truth")
-    return root / "sample", featurize
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +25,14 @@ def spark():
 
 def run(con, sample, cfg) -> pd.DataFrame:
     """The stage's whole expression (grid, labels and features) on `con`."""
-    as_of = cfg.first_observation + dt.timedelta(days=150)
-    expr = build_labelled_features(register_tables(con, sample), cfg, as_of)
+    expr = build_labelled_features(register_tables(con, sample), cfg, read_as_of(sample))
     out = pa.Table.from_batches(list(arrow_batches(con, expr))).to_pandas()
     out["observation_date"] = pd.to_datetime(out["observation_date"], utc=True)
     return out.sort_values(["observation_date", "account_id"], ignore_index=True)
 
 
-def test_duckdb_and_spark_give_the_same_features(sample_dir, spark):
-    sample, cfg = sample_dir
+def test_duckdb_and_spark_give_the_same_features(small_sample, spark):
+    sample, cfg = small_sample
     duck = run(connect("duckdb"), sample, cfg)
     sprk = run(spark, sample, cfg)
     assert len(duck) > 100 and list(duck.columns) == list(sprk.columns)

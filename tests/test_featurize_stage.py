@@ -2,40 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from features import feature_specs
 from models.encoding import read_features
-from pipeline.config import load_params
 from pipeline.featurize import featurize
-from simulator import simulate_to_dir
 
-PARAMS = load_params()
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def clean_dir(tmp_path_factory):
-    """A small simulated sample used as the clean directory, with the cut-off the validate stage records."""
-    cfg = PARAMS.sample.model_copy(update={"n_accounts": 40, "months": 8, "truth_paths": 10})
-    root = tmp_path_factory.mktemp("featurize")
-    featurize_cfg = PARAMS.featurize.model_copy(update={"first_observation": dt.date(cfg.start.year, 4, 1)})
-    simulate_to_dir(cfg, featurize_cfg, root / "clean", root / "truth")
-    as_of = featurize_cfg.first_observation + dt.timedelta(days=150)
-    (root / "clean" / "manifest.json").write_text(json.dumps({"as_of": as_of.isoformat()}))
-    return root / "clean", featurize_cfg
-
-
-def test_output_has_the_registry_types_and_a_nullable_label(clean_dir, tmp_path):
-    clean, cfg = clean_dir
+def test_output_has_the_registry_types_and_a_nullable_label(small_sample, tmp_path):
+    clean, cfg = small_sample
     out = tmp_path / "features.parquet"
     featurize(clean, cfg, out)
     schema = pq.read_schema(out)
@@ -53,9 +35,9 @@ def test_output_has_the_registry_types_and_a_nullable_label(clean_dir, tmp_path)
     assert frame.equals(frame.sort_values(["observation_date", "account_id"], ignore_index=True))
 
 
-def test_the_stage_does_not_import_pandas(clean_dir, tmp_path):
+def test_the_stage_does_not_import_pandas(small_sample, tmp_path):
     """pandas costs about a second of start-up; the stage streams Arrow batches to Parquet instead."""
-    clean, cfg = clean_dir
+    clean, cfg = small_sample
     script = (
         "import sys, datetime as dt\n"
         "from pathlib import Path\n"
