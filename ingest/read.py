@@ -110,5 +110,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def _read_json_lines(path: Path) -> pd.DataFrame:
     # pandas rather than Arrow: exports mix types within a field (a number here, a string there).
-    frame = pd.read_json(path, lines=True, dtype=False, convert_dates=False, encoding="utf-8-sig")
+    # dtype=False leaves values as read, dates included (convert_dates is deprecated in pandas 3.1).
+    frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
     return frame
