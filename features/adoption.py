@@ -8,9 +8,11 @@ import ibis.expr.types as ir
 from features.registry import Settings
 from features.windows import (
     KEYS,
+    count_if,
     day_of,
     days_since,
     in_current_bucket,
+    int64_sum,
     join_before,
     join_recent,
     left_join_keys,
@@ -46,20 +48,20 @@ def aggregate_feature_use(keys: ir.Table, feature_days: ir.Table, s: Settings, s
     f = per_feature.mutate(last_age=per_feature.t_day - per_feature.last_day)
     core = f.feature.isin(list(s.core_features))
     return f.group_by(list(KEYS)).aggregate(
-        **{f"features_used_distinct_{w}d": sum_if(f.last_age <= w) for w in s.windows},
-        **{f"feature_events_count_{w}d": f[f"uses_{w}"].sum() for w in s.windows},
+        **{f"features_used_distinct_{w}d": count_if(f, f.last_age <= w) for w in s.windows},
+        **{f"feature_events_count_{w}d": int64_sum(f[f"uses_{w}"]) for w in s.windows},
         **{
             f"feature_{c}_uses_{w}d": sum_if(f.feature == c, f[f"uses_{w}"])
             for c in s.core_features
             for w in s.windows
         },
-        **{f"core_features_used_distinct_{t}d": sum_if(core & (f.last_age <= t))},
+        **{f"core_features_used_distinct_{t}d": count_if(f, core & (f.last_age <= t))},
         # Abandoned: used in [t - 2T, t - T) and not at all in the last T days.
-        **{f"features_abandoned_{t}d": sum_if((f.uses_prev > 0) & (f.last_age > t))},
-        _feature_events_cur=f[f"uses_{t}"].sum(),
-        _feature_events_prev=f.uses_prev.sum(),
-        _feature_events_max=f[f"uses_{s.max_window}"].sum(),
-        _feature_events_partial=f.uses_partial.sum(),
+        **{f"features_abandoned_{t}d": count_if(f, (f.uses_prev > 0) & (f.last_age > t))},
+        _feature_events_cur=int64_sum(f[f"uses_{t}"]),
+        _feature_events_prev=int64_sum(f.uses_prev),
+        _feature_events_max=int64_sum(f[f"uses_{s.max_window}"]),
+        _feature_events_partial=int64_sum(f.uses_partial),
         _last_day_recent=f.last_day.max(),
     )
 
@@ -69,7 +71,7 @@ def aggregate_first_uses(keys: ir.Table, feature_days: ir.Table, s: Settings) ->
     j = join_before(keys, firsts, "first_day")
     return j.group_by(list(KEYS)).aggregate(
         features_adopted_count=j.count(),
-        **{f"features_adopted_new_{s.trend_days}d": sum_if(j.t_day - j.first_day <= s.trend_days)},
+        **{f"features_adopted_new_{s.trend_days}d": count_if(j, j.t_day - j.first_day <= s.trend_days)},
         **{
             f"_first_{c}": ibis.ifelse(j.feature == c, j.first_day, ibis.null()).min()
             for c in s.core_features

@@ -34,7 +34,7 @@ def build_labelled_features(tables: dict[str, ir.Table], cfg: Featurize, as_of: 
     accounts = tables["accounts"]
     dates = observation_dates(cfg.first_observation, as_of)
     grid = label_grid(build_grid(accounts, dates), accounts, cfg.lead_days, cfg.horizon_days, as_of)
-    features = build_features(tables, grid.select(*GRID_COLUMNS), cfg)
+    features = unordered_features(tables, grid.select(*GRID_COLUMNS), cfg)
     joined = grid.left_join(features, list(GRID_COLUMNS))
     columns = [*grid.columns, *[c for c in features.columns if c not in grid.columns]]
     return joined.select(*columns).order_by(["observation_date", "account_id"])
@@ -43,8 +43,14 @@ def build_labelled_features(tables: dict[str, ir.Table], cfg: Featurize, as_of: 
 def build_features(tables: dict[str, ir.Table], grid: ir.Table, cfg: Featurize) -> ir.Table:
     """Features for every (account_id, observation_date) of `grid`, using only events before that date.
 
-    Columns: account_id, observation_date, then `feature_specs(cfg)` in order, each cast to its dtype.
+    Columns: account_id, observation_date, then `feature_specs(cfg)` in order, each cast to its dtype;
+    rows in (account_id, observation_date) order.
     """
+    return unordered_features(tables, grid, cfg).order_by(list(GRID_COLUMNS))
+
+
+def unordered_features(tables: dict[str, ir.Table], grid: ir.Table, cfg: Featurize) -> ir.Table:
+    """`build_features` without the sort, for callers that join the rows and sort the result anyway."""
     check_inputs(tables, grid)
     s = Settings.of(cfg)
     accounts = number_accounts(tables["accounts"])
@@ -63,9 +69,7 @@ def build_features(tables: dict[str, ir.Table], grid: ir.Table, cfg: Featurize) 
         )
     wide = wide.mutate(**tenure_scaled_rates(wide, s))
     specs = feature_specs(cfg)
-    return wide.select(
-        *GRID_COLUMNS, **{spec.name: wide[spec.name].cast(spec.dtype) for spec in specs}
-    ).order_by(list(GRID_COLUMNS))
+    return wide.select(*GRID_COLUMNS, **{spec.name: wide[spec.name].cast(spec.dtype) for spec in specs})
 
 
 def tenure_scaled_rates(wide: ir.Table, s: Settings) -> dict[str, ir.Value]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
+import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
 from features.build import TABLES
@@ -63,17 +62,24 @@ def register_tables(con: BaseBackend, clean_dir: str | Path) -> dict[str, ir.Tab
     return tables
 
 
-def arrow_batches(con: BaseBackend, expr: ir.Table, batch_rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
-    """Run `expr` on `con` and yield its rows as Arrow batches with the expression's schema.
+def write_parquet(con: BaseBackend, expr: ir.Table, path: str | Path) -> None:
+    """Run `expr` on `con` and write its rows, in order, to the Parquet file `path` with `expr`'s schema.
 
-    The schema cast matters on DuckDB, which returns integer sums as 128-bit decimals. There the
-    batches stream from DuckDB's own Arrow reader: ibis's ``to_pyarrow`` does the same cast but
-    imports pandas, about a second of the stage's start-up. Spark's result is collected first.
+    DuckDB writes the file itself (``COPY``: in parallel, no rows pass through Python). Its integer sums
+    are 128-bit whatever ibis believes, and ibis drops a cast to the type it already assigns, so every
+    column is cast to the schema's type in SQL. Spark's result is collected as Arrow, cast and written
+    by pyarrow.
     """
-    schema = expr.schema().to_pyarrow()
+    schema = expr.schema()
     if con.name == "duckdb":
-        batches = con.con.sql(con.compile(expr)).to_arrow_reader(batch_size=batch_rows)
+        to_sql = con.compiler.type_mapper.from_ibis
+        casts = ", ".join(
+            f'CAST("{name}" AS {to_sql(dtype).sql("duckdb")}) AS "{name}"' for name, dtype in schema.items()
+        )
+        target = str(path).replace("'", "''")
+        con.raw_sql(
+            f"COPY (SELECT {casts} FROM ({con.compile(expr)})) "
+            f"TO '{target}' (FORMAT parquet, COMPRESSION zstd, PRESERVE_ORDER true)"
+        )
     else:
-        batches = con.to_pyarrow(expr).to_batches(max_chunksize=batch_rows)
-    for batch in batches:
-        yield batch.cast(schema)
+        pq.write_table(con.to_pyarrow(expr).cast(schema.to_pyarrow()), path, compression="zstd")

@@ -9,9 +9,11 @@ from features.registry import HEALTHY_WINDOW_DAYS, MAU_WINDOW_DAYS, Settings
 from features.windows import (
     KEYS,
     NEVER,
+    count_if,
     day_of,
     days_since,
     in_current_bucket,
+    int64_sum,
     join_before,
     join_recent,
     left_join_keys,
@@ -38,7 +40,9 @@ def summarize_logins(
     )
     days = with_earlier_days(user_days, previous=1, kth=healthy_min_days - 1, before_kth=healthy_min_days)
     days = days.select("account_key", "day", "n", "previous", "kth", "before_kth")
-    account_days = days.group_by(["account_key", "day"]).aggregate(logins=days.n.sum(), users=days.count())
+    account_days = days.group_by(["account_key", "day"]).aggregate(
+        logins=int64_sum(days.n), users=days.count()
+    )
     weekend = (account_days.day + 3) % 7 >= 5  # day 0 (1970-01-01) was a Thursday; Monday = 0
     account_runs = sum_by_run(
         keys,
@@ -78,13 +82,15 @@ def aggregate_login_users(keys: ir.Table, days: ir.Table, s: Settings, span: int
         return (r.age > newest) & (r.age <= oldest) & (r.previous < r.t_day - oldest)
 
     return r.group_by(list(KEYS)).aggregate(
-        **{f"active_users_distinct_{w}d": sum_if(first_in_window(w)) for w in s.windows},
-        _users_mau=sum_if(first_in_window(MAU_WINDOW_DAYS)),
-        _users_cur=sum_if(first_in_window(t)),
-        _users_prev=sum_if(first_in_window(2 * t, t)),
-        _users_healthy_window=sum_if(first_in_window(h)),
+        **{f"active_users_distinct_{w}d": count_if(r, first_in_window(w)) for w in s.windows},
+        _users_mau=count_if(r, first_in_window(MAU_WINDOW_DAYS)),
+        _users_cur=count_if(r, first_in_window(t)),
+        _users_prev=count_if(r, first_in_window(2 * t, t)),
+        _users_healthy_window=count_if(r, first_in_window(h)),
         # the user's k-th day in the last h days: one row per user with at least k login days there
-        healthy_users_count_28d=sum_if((r.age <= h) & (r.kth >= r.t_day - h) & (r.before_kth < r.t_day - h)),
+        healthy_users_count_28d=count_if(
+            r, (r.age <= h) & (r.kth >= r.t_day - h) & (r.before_kth < r.t_day - h)
+        ),
     )
 
 

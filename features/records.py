@@ -7,12 +7,12 @@ import ibis.expr.types as ir
 from features.registry import ACTIONS, Settings
 from features.windows import (
     KEYS,
+    count_if,
     day_of,
     days_since,
     in_current_bucket,
     join_recent,
     left_join_keys,
-    one_if,
     pct_change,
     span_days,
     sum_by_run,
@@ -28,11 +28,9 @@ def summarize_records(records: ir.Table, keys: ir.Table, s: Settings) -> tuple[i
     user, day)."""
     events = records.mutate(day=day_of(records.timestamp))
     by_type = {
-        f"{o}_{a}": one_if((events.object_type == o) & (events.action == a))
-        for o in s.object_types
-        for a in ACTIONS
+        f"{o}_{a}": (events.object_type == o) & (events.action == a) for o in s.object_types for a in ACTIONS
     }
-    by_action = {a: one_if(events.action == a) for a in ACTIONS}
+    by_action = {a: events.action == a for a in ACTIONS}
     account_runs = sum_by_run(keys, events, s, **by_action, **by_type)
     return account_runs, events.select("account_key", "user_id", "day")
 
@@ -63,7 +61,7 @@ def aggregate_editors(keys: ir.Table, user_events: ir.Table, s: Settings, span: 
     r = join_recent(keys, events.filter(events.previous < events.day), span)
     return r.group_by(list(KEYS)).aggregate(
         **{
-            f"record_editors_distinct_{w}d": sum_if((r.age <= w) & (r.previous < r.t_day - w))
+            f"record_editors_distinct_{w}d": count_if(r, (r.age <= w) & (r.previous < r.t_day - w))
             for w in s.windows
         }
     )

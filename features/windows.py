@@ -18,6 +18,8 @@ with far fewer rows to join than one per day. In a run table ``day`` is the run'
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from features.registry import HEALTHY_WINDOW_DAYS, MAU_WINDOW_DAYS, Settings
@@ -28,11 +30,12 @@ KEYS = ("account_key", "t_day")  # account_key: see `number_accounts`
 def number_accounts(accounts: ir.Table) -> ir.Table:
     """`accounts` with `account_key`, a dense integer per account_id, in account_id order.
 
-    Features are grouped and joined on the integer key, which hashes and compares faster than the string
-    id; the order makes the numbering deterministic wherever the expression is evaluated. (One window
-    over the whole accounts table: on Spark a single partition, fine for a table of accounts.)
+    Features are grouped and joined on the integer key (32 bits, like day numbers: see `day_of`), which
+    hashes and compares faster than the string id; the order makes the numbering deterministic wherever
+    the expression is evaluated. (One window over the whole accounts table: on Spark a single
+    partition, fine for a table of accounts.)
     """
-    return accounts.mutate(account_key=ibis.dense_rank().over(order_by=accounts.account_id))
+    return accounts.mutate(account_key=ibis.dense_rank().over(order_by=accounts.account_id).cast("int32"))
 
 
 def key_events(events: ir.Table, accounts: ir.Table) -> ir.Table:
@@ -50,9 +53,26 @@ def without(table: ir.Table, *columns: str) -> ir.Table:
     return table.select(*[c for c in table.columns if c not in columns])
 
 
+MICROS_PER_DAY = 86_400_000_000
+
+
+@ibis.udf.scalar.builtin
+def unix_micros(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[empty-body]
+    """Microseconds since 1970-01-01 UTC: the engine's own function (EPOCH_US on DuckDB, UNIX_MICROS
+    on Spark; ibis names it per dialect)."""
+
+
 def day_of(ts: ir.TimestampValue) -> ir.IntegerValue:
-    """Whole UTC day number of a timestamp (both engines run with the session time zone set to UTC)."""
-    return ts.date().epoch_days()
+    """Whole UTC day number of a timestamp.
+
+    Arithmetic on the epoch microseconds, which both engines read straight off the stored value; about
+    twice as fast as ``ts.date().epoch_days()`` (a date cast and a date difference) on the event logs.
+    ibis floors a float quotient, which is exact here: the quotient of two integers below 2**53 is
+    correctly rounded, and no day number below 10**5 (the year 2243) rounds up to the next integer.
+    The result is a 32-bit integer, as is `account_key`: day numbers are sort and hash keys throughout,
+    and narrower keys make the windows and groups measurably faster.
+    """
+    return (unix_micros(ts) // MICROS_PER_DAY).cast("int32")
 
 
 def span_days(s: Settings) -> int:
@@ -75,23 +95,26 @@ def run_starts(keys: ir.Table, days: ir.Table, s: Settings) -> ir.Table:
     span = span_days(s)
     t_days = keys.select("t_day").distinct()
     cuts = ibis.union(
-        *[t_days.select(cut=t_days.t_day - w) for w in boundary_offsets(s)],
-        days.select(cut=days.day - days.day % span),
+        *[t_days.select(cut=(t_days.t_day - w).cast("int32")) for w in boundary_offsets(s)],
+        days.select(cut=(days.day - days.day % span).cast("int32")),
         distinct=True,
     )
     joined = days.join(cuts, [cuts.cut <= days.day, cuts.cut > days.day - span])
     return joined.group_by("day").aggregate(start=joined.cut.max())
 
 
-def sum_by_run(keys: ir.Table, rows: ir.Table, s: Settings, **sums: ir.NumericValue) -> ir.Table:
-    """Per (account, run): the row count `n`, `last_day` and the sum of each of `sums`.
+def sum_by_run(keys: ir.Table, rows: ir.Table, s: Settings, **measures: ir.Value) -> ir.Table:
+    """Per (account, run): the row count `n`, `last_day`, and for each of `measures` (expressions on
+    `rows`) the rows where it holds, if boolean, or else its sum.
 
-    `rows` has account_key and day; `sums` are expressions on `rows`. The result's `day` is the run's
-    first day (see the module docstring).
+    `rows` has account_key and day. The result's `day` is the run's first day (see the module docstring).
     """
     starts = run_starts(keys, rows.select("day").distinct(), s)
-    j = rows.mutate(**sums).join(starts, "day")
-    totals = {name: j[name].sum() for name in sums}
+    j = rows.mutate(**measures).join(starts, "day")
+    totals = {
+        name: j.count(where=j[name]) if j[name].type().is_boolean() else int64_sum(j[name])
+        for name in measures
+    }
     per_run = j.group_by(["account_key", "start"]).aggregate(n=j.count(), last_day=j.day.max(), **totals)
     return per_run.rename(day="start")
 
@@ -160,17 +183,17 @@ def summarize_old_buckets(keys: ir.Table, runs: ir.Table, measure: str, span: in
     `runs` comes from `sum_by_run`; runs never straddle a bucket boundary.
 
     Days in t's own bucket are less than `span` days before t, so `join_recent` sees them; adding
-    ``sum_if(in_current_bucket(...))`` from the recent rows gives the exact total before t.
+    ``sum_if(in_current_bucket(...), ...)`` from the recent rows gives the exact total before t.
     """
     buckets = runs.mutate(bucket=runs.day - runs.day % span)
     buckets = buckets.group_by(["account_key", "bucket"]).aggregate(
-        old_total=buckets[measure].sum(), old_last_day=buckets.last_day.max()
+        old_total=int64_sum(buckets[measure]), old_last_day=buckets.last_day.max()
     )
     right = buckets.rename(_acct="account_key")
     before_current = right.bucket < keys.t_day - keys.t_day % span
     joined = keys.join(right, [keys.account_key == right._acct, before_current])
     return joined.group_by(list(KEYS)).aggregate(
-        old_total=joined.old_total.sum(), old_last_day=joined.old_last_day.max()
+        old_total=int64_sum(joined.old_total), old_last_day=joined.old_last_day.max()
     )
 
 
@@ -178,14 +201,24 @@ def in_current_bucket(day: ir.IntegerValue, t_day: ir.IntegerValue, span: int) -
     return day >= t_day - t_day % span
 
 
-def one_if(cond: ir.BooleanValue) -> ir.IntegerValue:
-    """1 where `cond` holds, else 0: summed, it counts the rows."""
-    return ibis.ifelse(cond, 1, 0)
+def int64_sum(value: ir.NumericValue) -> ir.IntegerScalar:
+    """The sum of `value` as a 64-bit integer on every engine.
+
+    DuckDB sums integers into 128-bit HUGEINTs, and an aggregate over such sums (a window's total over
+    per-run totals) runs at half the speed of one over BIGINTs. ibis already types the sum int64, so
+    ``.cast("int64")`` would be dropped as a no-op; the cast is built as an operation instead.
+    """
+    return ops.Cast(value.sum(), to=dt.int64).to_expr()
 
 
-def sum_if(cond: ir.BooleanValue, value: ir.NumericValue | int = 1) -> ir.IntegerScalar:
+def sum_if(cond: ir.BooleanValue, value: ir.NumericValue) -> ir.IntegerScalar:
     """Sum of `value` where `cond` holds; 0 (not null) when it never does."""
-    return ibis.ifelse(cond, value, 0).sum()
+    return int64_sum(ibis.ifelse(cond, value, 0))
+
+
+def count_if(rows: ir.Table, cond: ir.BooleanValue) -> ir.IntegerScalar:
+    """The number of `rows` where `cond` holds (``COUNT(*) FILTER (WHERE ...)`` on DuckDB)."""
+    return rows.count(where=cond)
 
 
 def left_join_keys(left: ir.Table, right: ir.Table) -> ir.Table:

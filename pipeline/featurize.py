@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from features import build_labelled_features
-from features.engine import arrow_batches, connect, register_tables
+from features.engine import connect, register_tables, write_parquet
 from ingest.atomic import atomic_file
 from pipeline.config import Featurize, load_params
 
@@ -34,13 +34,12 @@ def read_as_of(clean_dir: Path) -> dt.date:
 def featurize(clean_dir: Path, cfg: Featurize, out: Path) -> None:
     """Write the labelled feature table for `clean_dir` to the Parquet file `out`, atomically.
 
-    The rows stream from the engine to the file in batches (one row group each); pandas is not involved.
+    The engine writes the file (see `write_parquet`); pandas is not involved.
     """
     con = connect(cfg.engine, cfg.spark_master, cfg.duckdb_memory_limit)
     expr = build_labelled_features(register_tables(con, clean_dir), cfg, read_as_of(clean_dir))
-    with atomic_file(out) as tmp, pq.ParquetWriter(tmp, expr.schema().to_pyarrow(), compression="zstd") as w:
-        for batch in arrow_batches(con, expr):
-            w.write_batch(batch)
+    with atomic_file(out) as tmp:
+        write_parquet(con, expr, tmp)
 
 
 def main() -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
 
 from features import build_labelled_features, feature_specs
-from features.engine import arrow_batches, connect, register_tables
+from features.engine import connect, register_tables, write_parquet
 from pipeline.featurize import read_as_of
 
 pytest.importorskip("pyspark")
@@ -23,18 +22,17 @@ def spark():
     con.disconnect()
 
 
-def run(con, sample, cfg) -> pd.DataFrame:
-    """The stage's whole expression (grid, labels and features) on `con`."""
+def run(con, sample, cfg, out) -> pd.DataFrame:
+    """The stage's whole expression (grid, labels and features) on `con`, written as the stage writes it."""
     expr = build_labelled_features(register_tables(con, sample), cfg, read_as_of(sample))
-    out = pa.Table.from_batches(list(arrow_batches(con, expr))).to_pandas()
-    out["observation_date"] = pd.to_datetime(out["observation_date"], utc=True)
-    return out.sort_values(["observation_date", "account_id"], ignore_index=True)
+    write_parquet(con, expr, out)
+    return pd.read_parquet(out)
 
 
-def test_duckdb_and_spark_give_the_same_features(small_sample, spark):
+def test_duckdb_and_spark_give_the_same_features(small_sample, spark, tmp_path):
     sample, cfg = small_sample
-    duck = run(connect("duckdb"), sample, cfg)
-    sprk = run(spark, sample, cfg)
+    duck = run(connect("duckdb"), sample, cfg, tmp_path / "duckdb.parquet")
+    sprk = run(spark, sample, cfg, tmp_path / "spark.parquet")
     assert len(duck) > 100 and list(duck.columns) == list(sprk.columns)
     pd.testing.assert_frame_equal(
         duck[["account_id", "observation_date", "label"]], sprk[["account_id", "observation_date", "label"]]
