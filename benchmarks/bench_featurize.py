@@ -8,7 +8,12 @@ Each measurement is a whole fresh process (imports included): wall time and peak
 - floor: DuckDB reading and decoding every value of the three event files once (sum of hash per column);
 - floor_minmax: the earlier floor, min/max per column (cheaper: it barely decodes dictionary columns).
 
-Usage: python -m benchmarks.bench_featurize [--sizes 1 10 50] [--skip-pandas-above 10] [--root DIR]
+With ``--repeat N`` the contenders other than pandas run N times each, interleaved (featurize, floor,
+floor_minmax, featurize, floor, ...), so that a slow spell on the machine hits both sides of a ratio; the
+report gives every wall time, the median and the largest peak.
+
+Usage: python -m benchmarks.bench_featurize [--sizes 1 10 50] [--skip-pandas-above 10] [--repeat 1]
+       [--root DIR]
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import datetime as dt
 import json
 import logging
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -314,6 +320,7 @@ def main() -> None:
     parser.add_argument(
         "--skip-pandas-above", type=int, default=50, help="millions; pandas needs ~12 GB at 50M"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs per contender (pandas runs once)")
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("--child", nargs=2, metavar=("CONTENDER", "CLEAN_DIR"))
     args = parser.parse_args()
@@ -328,11 +335,20 @@ def main() -> None:
             log.info("generating %dM events in %s", millions, clean)
             generate(clean, millions * 1_000_000)
         result = {"events_m": millions}
-        for contender in CONTENDERS:
-            if contender == "pandas" and millions > args.skip_pandas_above:
-                continue
-            result[contender] = measure(contender, clean)
-            log.info("%dM %s: %s", millions, contender, result[contender])
+        runs: dict[str, list[dict[str, float]]] = {}
+        for _ in range(args.repeat):
+            for contender in CONTENDERS:
+                if contender == "pandas" and (millions > args.skip_pandas_above or "pandas" in runs):
+                    continue
+                runs.setdefault(contender, []).append(measure(contender, clean))
+                log.info("%dM %s: %s", millions, contender, runs[contender][-1])
+        for contender, measured in runs.items():
+            walls = [m["wall_s"] for m in measured]
+            result[contender] = {
+                "wall_s": statistics.median(walls),
+                "peak_gb": max(m["peak_gb"] for m in measured),
+                "walls_s": [round(w, 2) for w in walls],
+            }
         rows.append(result)
     sys.stdout.write(json.dumps(rows, indent=1) + "\n")
 

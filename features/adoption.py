@@ -87,7 +87,7 @@ def build_adoption_features(feature_events: ir.Table, base: ir.Table, s: Setting
     use = aggregate_feature_use(keys, feature_days, s, span)
     firsts = aggregate_first_uses(keys, feature_days, s)
     old = summarize_old_buckets(keys, account_runs, "uses", span)
-    j = left_join_keys(left_join_keys(left_join_keys(base, use), firsts), old)
+    j = left_join_keys(base, use, firsts, old)
     t = s.trend_days
     counts = [
         *(f"features_used_distinct_{w}d" for w in s.windows),

@@ -62,11 +62,14 @@ def unordered_features(tables: dict[str, ir.Table], grid: ir.Table, cfg: Featuri
         build_record_features(events["record_events"], base, s),
         build_adoption_features(events["feature_events"], base, s),
     ]
-    wide = base.select(*KEYS, "account_id", "observation_date")
+    keyed = base.select(*KEYS, "account_id", "observation_date")
+    wide = keyed
     for family in families:
-        wide = wide.join(family, list(KEYS)).select(
-            *[wide[c] for c in wide.columns], *[family[c] for c in family.columns if c not in KEYS]
-        )
+        wide = wide.join(family, [keyed[k] == family[k] for k in KEYS])
+    wide = wide.select(
+        *[keyed[c] for c in keyed.columns],
+        *[family[c] for family in families for c in family.columns if c not in KEYS],
+    )
     wide = wide.mutate(**tenure_scaled_rates(wide, s))
     specs = feature_specs(cfg)
     return wide.select(*GRID_COLUMNS, **{spec.name: wide[spec.name].cast(spec.dtype) for spec in specs})

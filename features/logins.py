@@ -110,7 +110,7 @@ def build_login_features(logins: ir.Table, base: ir.Table, s: Settings, healthy_
     users = aggregate_login_users(keys, days, s, span)
     activated = count_activated_users(keys, days)
     old = summarize_old_buckets(keys, account_runs, "logins", span)
-    j = left_join_keys(left_join_keys(left_join_keys(left_join_keys(base, volume), users), activated), old)
+    j = left_join_keys(base, volume, users, activated, old)
     m, t = s.max_window, s.trend_days
     return j.select(
         *KEYS,

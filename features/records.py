@@ -75,7 +75,7 @@ def build_record_features(records: ir.Table, base: ir.Table, s: Settings) -> ir.
     volume = aggregate_record_volume(keys, account_runs, s, span)
     editors = aggregate_editors(keys, user_events, s, span)
     old = summarize_old_buckets(keys, account_runs, "n", span)
-    j = left_join_keys(left_join_keys(left_join_keys(base, volume), editors), old)
+    j = left_join_keys(base, volume, editors, old)
     count = {
         f"records_{a}_count_{w}d": zero(j[f"records_{a}_count_{w}d"]) for a in ACTIONS for w in s.windows
     }
