@@ -17,6 +17,7 @@ from features.windows import (
     join_recent,
     left_join_keys,
     pct_change,
+    position_in,
     span_days,
     sum_by_run,
     sum_if,
@@ -26,10 +27,21 @@ from features.windows import (
 
 
 def summarize_features(feature_events: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
-    """(account, feature, day) use counts and per (account, run) total `uses`."""
+    """(account, feature, day) use counts and per (account, run) total `uses`.
+
+    Features are numbered (`feature_code`, in name order) and carry `core`, the feature's position in
+    the configured core list from 1, or 0: groups on small integers are cheaper than on names.
+    """
+    names = feature_events.select("feature").distinct()
+    codes = names.select(
+        _name=names.feature,
+        feature_code=ibis.dense_rank().over(order_by=names.feature).cast("int32"),
+        core=position_in(names.feature, s.core_features),
+    )
+    events = feature_events.join(codes, feature_events.feature == codes._name)
     feature_days = (
-        feature_events.mutate(day=day_of(feature_events.timestamp))
-        .group_by(["account_key", "feature", "day"])
+        events.mutate(day=day_of(events.timestamp))
+        .group_by(["account_key", "feature_code", "core", "day"])
         .aggregate(n=lambda t: t.count())
     )
     return feature_days, sum_by_run(keys, feature_days, s, uses=feature_days.n)
@@ -39,20 +51,20 @@ def aggregate_feature_use(keys: ir.Table, feature_days: ir.Table, s: Settings, s
     r = join_recent(keys, feature_days, span)
     t = s.trend_days
     windows = sorted({*s.windows, t, s.max_window})
-    per_feature = r.group_by([*KEYS, "feature"]).aggregate(
+    per_feature = r.group_by([*KEYS, "feature_code", "core"]).aggregate(
         last_day=r.day.max(),
         **{f"uses_{w}": sum_if(r.age <= w, r.n) for w in windows},
         uses_prev=sum_if((r.age > t) & (r.age <= 2 * t), r.n),
         uses_partial=sum_if(in_current_bucket(r.day, r.t_day, span), r.n),
     )
     f = per_feature.mutate(last_age=per_feature.t_day - per_feature.last_day)
-    core = f.feature.isin(list(s.core_features))
+    core = f.core > 0
     return f.group_by(list(KEYS)).aggregate(
         **{f"features_used_distinct_{w}d": count_if(f, f.last_age <= w) for w in s.windows},
         **{f"feature_events_count_{w}d": int64_sum(f[f"uses_{w}"]) for w in s.windows},
         **{
-            f"feature_{c}_uses_{w}d": sum_if(f.feature == c, f[f"uses_{w}"])
-            for c in s.core_features
+            f"feature_{c}_uses_{w}d": sum_if(f.core == i, f[f"uses_{w}"])
+            for i, c in enumerate(s.core_features, 1)
             for w in s.windows
         },
         **{f"core_features_used_distinct_{t}d": count_if(f, core & (f.last_age <= t))},
@@ -67,14 +79,16 @@ def aggregate_feature_use(keys: ir.Table, feature_days: ir.Table, s: Settings, s
 
 
 def aggregate_first_uses(keys: ir.Table, feature_days: ir.Table, s: Settings) -> ir.Table:
-    firsts = feature_days.group_by(["account_key", "feature"]).aggregate(first_day=feature_days.day.min())
+    firsts = feature_days.group_by(["account_key", "feature_code", "core"]).aggregate(
+        first_day=feature_days.day.min()
+    )
     j = join_before(keys, firsts, "first_day")
     return j.group_by(list(KEYS)).aggregate(
         features_adopted_count=j.count(),
         **{f"features_adopted_new_{s.trend_days}d": count_if(j, j.t_day - j.first_day <= s.trend_days)},
         **{
-            f"_first_{c}": ibis.ifelse(j.feature == c, j.first_day, ibis.null()).min()
-            for c in s.core_features
+            f"_first_{c}": ibis.ifelse(j.core == i, j.first_day, ibis.null()).min()
+            for i, c in enumerate(s.core_features, 1)
         },
     )
 

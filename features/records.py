@@ -14,6 +14,7 @@ from features.windows import (
     join_recent,
     left_join_keys,
     pct_change,
+    position_in,
     span_days,
     sum_by_run,
     sum_if,
@@ -26,11 +27,17 @@ from features.windows import (
 def summarize_records(records: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
     """Per (account, run): counts per action and per object type x action; and every event's (account,
     user, day)."""
-    events = records.mutate(day=day_of(records.timestamp))
+    events = records.mutate(
+        day=day_of(records.timestamp),
+        _type=position_in(records.object_type, s.object_types),
+        _action=position_in(records.action, ACTIONS),
+    )
     by_type = {
-        f"{o}_{a}": (events.object_type == o) & (events.action == a) for o in s.object_types for a in ACTIONS
+        f"{o}_{a}": (events._type == i) & (events._action == j)
+        for i, o in enumerate(s.object_types, 1)
+        for j, a in enumerate(ACTIONS, 1)
     }
-    by_action = {a: events.action == a for a in ACTIONS}
+    by_action = {a: events._action == j for j, a in enumerate(ACTIONS, 1)}
     account_runs = sum_by_run(keys, events, s, **by_action, **by_type)
     return account_runs, events.select("account_key", "user_id", "day")
 

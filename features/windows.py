@@ -201,6 +201,17 @@ def in_current_bucket(day: ir.IntegerValue, t_day: ir.IntegerValue, span: int) -
     return day >= t_day - t_day % span
 
 
+def position_in(value: ir.StringValue, options: tuple[str, ...]) -> ir.IntegerValue:
+    """1 where `value` is the first of `options`, 2 for the second, ...; 0 for anything else.
+
+    Filters and groups on such small integers are cheaper than on the strings: the strings are compared
+    once per row here, not once per feature that tests them.
+    """
+    if not options:
+        return ibis.literal(0)
+    return ibis.cases(*[(value == option, i) for i, option in enumerate(options, 1)], else_=0)
+
+
 def int64_sum(value: ir.NumericValue) -> ir.IntegerScalar:
     """The sum of `value` as a 64-bit integer on every engine.
 
