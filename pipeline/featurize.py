@@ -8,6 +8,7 @@ and written atomically.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 import time
@@ -45,7 +46,19 @@ def featurize(clean_dir: Path, cfg: Featurize, out: Path) -> None:
         con.disconnect()
 
 
+def settle_imports() -> None:
+    """Move everything allocated so far (the imported libraries) out of the garbage collector's sight.
+
+    Those objects live as long as the process; without this the collector walks them again and again
+    while the feature expression (some 100k objects) is built and compiled, and once more at exit:
+    about 0.3 s of a 10M-event run. `gc.freeze` is meant for exactly this: call it in a stage's
+    entry point, after the imports, never in library code.
+    """
+    gc.freeze()
+
+
 def main() -> None:
+    settle_imports()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     params = load_params()
     start = time.perf_counter()
