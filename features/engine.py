@@ -65,10 +65,10 @@ def register_tables(con: BaseBackend, clean_dir: str | Path) -> dict[str, ir.Tab
 def write_parquet(con: BaseBackend, expr: ir.Table, path: str | Path) -> None:
     """Run `expr` on `con` and write its rows, in order, to the Parquet file `path` with `expr`'s schema.
 
-    DuckDB writes the file itself (``COPY``: in parallel, no rows pass through Python). Its integer sums
-    are 128-bit whatever ibis believes, and ibis drops a cast to the type it already assigns, so every
-    column is cast to the schema's type in SQL. Spark's result is collected as Arrow, cast and written
-    by pyarrow.
+    DuckDB writes the file itself (``COPY``: no row passes through Python). Every column is cast to the
+    schema's type in SQL, so the file has the expression's types whatever DuckDB derives (an integer
+    sum, for one, is 128-bit in DuckDB unless cast: see `features.windows.int64_sum`). Spark's result is
+    collected as Arrow, cast and written by pyarrow.
     """
     schema = expr.schema()
     if con.name == "duckdb":
