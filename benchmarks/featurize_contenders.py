@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+# The pipeline's `features.build.EVENT_TABLES`, written out: importing `features` would load ibis into the
+# floor's process, which is what this module keeps out of it.
 LOGS = ("logins", "record_events", "feature_events")
 
 
