@@ -12,7 +12,6 @@ from features.windows import (
     day_of,
     days_since,
     in_current_bucket,
-    int64_sum,
     join_before,
     join_recent,
     left_join_keys,
@@ -27,59 +26,73 @@ from features.windows import (
 
 
 def summarize_features(feature_events: ir.Table, keys: ir.Table, s: Settings) -> tuple[ir.Table, ir.Table]:
-    """(account, feature, day) use counts and per (account, run) total `uses`.
+    """(account, feature, day) use counts `n`; and per (account, run) the total `uses` and, for each core
+    feature c, ``uses_{c}``.
 
-    Features are numbered (`feature_code`, in name order) and carry `core`, the feature's position in
-    the configured core list from 1, or 0: groups on small integers are cheaper than on names.
+    Features are numbered (`feature_code`): a core feature by its position in the configured list
+    (1 for the first), every other one after those, in name order. So the code of core feature i is i,
+    ``feature_code <= len(core_features)`` marks the core features, and groups are on small integers.
     """
     names = feature_events.select("feature").distinct()
+    core = position_in(names.feature, s.core_features)
+    rank = ibis.dense_rank().over(order_by=names.feature)  # from 0
     codes = names.select(
         _name=names.feature,
-        feature_code=ibis.dense_rank().over(order_by=names.feature).cast("int32"),
-        core=position_in(names.feature, s.core_features),
+        feature_code=ibis.ifelse(core > 0, core, rank + len(s.core_features) + 1).cast("int32"),
     )
     events = feature_events.join(codes, feature_events.feature == codes._name)
     feature_days = (
         events.mutate(day=day_of(events.timestamp))
-        .group_by(["account_key", "feature_code", "core", "day"])
+        .group_by(["account_key", "feature_code", "day"])
         .aggregate(n=lambda t: t.count())
     )
-    return feature_days, sum_by_run(keys, feature_days, s, uses=feature_days.n)
+    core_uses = {
+        f"uses_{c}": ibis.ifelse(feature_days.feature_code == i, feature_days.n, 0)
+        for i, c in enumerate(s.core_features, 1)
+    }
+    return feature_days, sum_by_run(keys, feature_days, s, uses=feature_days.n, **core_uses)
 
 
-def aggregate_feature_use(keys: ir.Table, feature_days: ir.Table, s: Settings, span: int) -> ir.Table:
-    r = join_recent(keys, feature_days, span)
+def aggregate_feature_events(keys: ir.Table, account_runs: ir.Table, s: Settings, span: int) -> ir.Table:
+    """Feature events per window, in all and per core feature, summed over the account's runs."""
+    r = join_recent(keys, account_runs, span)
     t = s.trend_days
-    windows = sorted({*s.windows, t, s.max_window})
-    per_feature = r.group_by([*KEYS, "feature_code", "core"]).aggregate(
-        last_day=r.day.max(),
-        **{f"uses_{w}": sum_if(r.age <= w, r.n) for w in windows},
-        uses_prev=sum_if((r.age > t) & (r.age <= 2 * t), r.n),
-        uses_partial=sum_if(in_current_bucket(r.day, r.t_day, span), r.n),
-    )
-    f = per_feature.mutate(last_age=per_feature.t_day - per_feature.last_day)
-    core = f.core > 0
-    return f.group_by(list(KEYS)).aggregate(
-        **{f"features_used_distinct_{w}d": count_if(f, f.last_age <= w) for w in s.windows},
-        **{f"feature_events_count_{w}d": int64_sum(f[f"uses_{w}"]) for w in s.windows},
+    return r.group_by(list(KEYS)).aggregate(
+        **{f"feature_events_count_{w}d": sum_if(r.age <= w, r.uses) for w in s.windows},
         **{
-            f"feature_{c}_uses_{w}d": sum_if(f.core == i, f[f"uses_{w}"])
-            for i, c in enumerate(s.core_features, 1)
+            f"feature_{c}_uses_{w}d": sum_if(r.age <= w, r[f"uses_{c}"])
+            for c in s.core_features
             for w in s.windows
         },
-        **{f"core_features_used_distinct_{t}d": count_if(f, core & (f.last_age <= t))},
-        # Abandoned: used in [t - 2T, t - T) and not at all in the last T days.
-        **{f"features_abandoned_{t}d": count_if(f, (f.uses_prev > 0) & (f.last_age > t))},
-        _feature_events_cur=int64_sum(f[f"uses_{t}"]),
-        _feature_events_prev=int64_sum(f.uses_prev),
-        _feature_events_max=int64_sum(f[f"uses_{s.max_window}"]),
-        _feature_events_partial=int64_sum(f.uses_partial),
-        _last_day_recent=f.last_day.max(),
+        _feature_events_cur=sum_if(r.age <= t, r.uses),
+        _feature_events_prev=sum_if((r.age > t) & (r.age <= 2 * t), r.uses),
+        _feature_events_max=sum_if(r.age <= s.max_window, r.uses),
+        _feature_events_partial=sum_if(in_current_bucket(r.day, r.t_day, span), r.uses),
+        _last_day_recent=r.last_day.max(),
+    )
+
+
+def aggregate_breadth(keys: ir.Table, feature_days: ir.Table, s: Settings, span: int) -> ir.Table:
+    """Distinct features used per window, core features used, and features abandoned, from each feature's
+    last day of use before t (`last_age` days before t)."""
+    r = join_recent(keys, feature_days, span)
+    per_feature = r.group_by([*KEYS, "feature_code"]).aggregate(last_day=r.day.max())
+    f = per_feature.mutate(last_age=per_feature.t_day - per_feature.last_day)
+    t = s.trend_days
+    return f.group_by(list(KEYS)).aggregate(
+        **{f"features_used_distinct_{w}d": count_if(f, f.last_age <= w) for w in s.windows},
+        **{
+            f"core_features_used_distinct_{t}d": count_if(
+                f, (f.feature_code <= len(s.core_features)) & (f.last_age <= t)
+            )
+        },
+        # Abandoned: used in [t - 2T, t - T) and not at all in the last T days, so last used in the former.
+        **{f"features_abandoned_{t}d": count_if(f, (f.last_age > t) & (f.last_age <= 2 * t))},
     )
 
 
 def aggregate_first_uses(keys: ir.Table, feature_days: ir.Table, s: Settings) -> ir.Table:
-    firsts = feature_days.group_by(["account_key", "feature_code", "core"]).aggregate(
+    firsts = feature_days.group_by(["account_key", "feature_code"]).aggregate(
         first_day=feature_days.day.min()
     )
     j = join_before(keys, firsts, "first_day")
@@ -87,7 +100,7 @@ def aggregate_first_uses(keys: ir.Table, feature_days: ir.Table, s: Settings) ->
         features_adopted_count=j.count(),
         **{f"features_adopted_new_{s.trend_days}d": count_if(j, j.t_day - j.first_day <= s.trend_days)},
         **{
-            f"_first_{c}": ibis.ifelse(j.core == i, j.first_day, ibis.null()).min()
+            f"_first_{c}": ibis.ifelse(j.feature_code == i, j.first_day, ibis.null()).min()
             for i, c in enumerate(s.core_features, 1)
         },
     )
@@ -98,10 +111,11 @@ def build_adoption_features(feature_events: ir.Table, base: ir.Table, s: Setting
     span = span_days(s)
     keys = base.select(*KEYS)
     feature_days, account_runs = summarize_features(feature_events, keys, s)
-    use = aggregate_feature_use(keys, feature_days, s, span)
+    events = aggregate_feature_events(keys, account_runs, s, span)
+    breadth = aggregate_breadth(keys, feature_days, s, span)
     firsts = aggregate_first_uses(keys, feature_days, s)
     old = summarize_old_buckets(keys, account_runs, "uses", span)
-    j = left_join_keys(base, use, firsts, old)
+    j = left_join_keys(base, events, breadth, firsts, old)
     t = s.trend_days
     counts = [
         *(f"features_used_distinct_{w}d" for w in s.windows),

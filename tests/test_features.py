@@ -249,6 +249,25 @@ def test_feature_adoption_new_abandoned_and_time_to_value():
     assert row.days_since_last_feature_event == 3
 
 
+def test_features_are_told_apart_whatever_their_names_and_the_core_list():
+    """Features are numbered core first, in list order: a feature that sorts before every core one, a
+    core list out of name order and a core feature never used must not mix two features up."""
+    cfg = CFG.model_copy(update={"core_features": ["workflows", "never_used", "dashboards"]})
+    feature_events = [
+        ("a", "u1", ago(2), "aaa_export"),  # not core, and first by name
+        ("a", "u1", ago(3), "dashboards"),
+        ("a", "u1", ago(4), "dashboards"),
+        ("a", "u2", ago(5), "workflows"),
+    ]
+    row = one(compute(feature_events=feature_events, cfg=cfg))
+    assert row.features_used_distinct_7d == 3
+    assert row.core_features_used_distinct_30d == 2
+    uses = (row.feature_workflows_uses_7d, row.feature_never_used_uses_7d, row.feature_dashboards_uses_7d)
+    assert uses == (1, 0, 2)
+    assert row.days_to_first_workflows == (ago(5).normalize() - pd.Timestamp("2024-01-01", tz="UTC")).days
+    assert pd.isna(row.days_to_first_never_used)
+
+
 # ---------------------------------------------------------------- account and rates
 
 
