@@ -19,9 +19,9 @@ LOGS = ("logins", "record_events", "feature_events")
 
 def run_featurize(clean: Path) -> None:
     from pipeline.config import load_params
-    from pipeline.featurize import featurize, settle_imports
+    from pipeline.featurize import featurize, quiet_collector
 
-    settle_imports()  # as the stage's main() does
+    quiet_collector()  # as the stage's main() does
     cfg = load_params().featurize.model_copy(update={"engine": "duckdb"})
     featurize(clean, cfg, clean.parent / "out" / "features.parquet")
 

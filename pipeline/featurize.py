@@ -43,19 +43,24 @@ def featurize(clean_dir: Path, cfg: Featurize, out: Path) -> None:
         write_parquet(con, expr, tmp)
 
 
-def settle_imports() -> None:
-    """Move everything allocated so far (the imported libraries) out of the garbage collector's sight.
+def quiet_collector() -> None:
+    """Keep Python's cyclic garbage collector out of this short process's way.
 
-    Those objects live as long as the process; without this the collector walks them again and again
-    while the feature expression (some 100k objects) is built and compiled, and once more at exit:
-    about 0.3 s of a 10M-event run. `gc.freeze` is meant for exactly this: call it in a stage's
-    entry point, after the imports, never in library code.
+    - `gc.freeze` first moves everything allocated so far (the imported libraries, which live as long as
+      the process) out of the collector's sight, so no collection walks them again.
+    - `gc.disable` then stops the collections that building and compiling the feature expression (some
+      100k objects) would trigger. What that leaves in reference cycles, about 30k objects (3 MB)
+      whatever the input's size, is freed when the process ends.
+
+    At 10M events the two save about 0.3 s and 0.1 s of a 7 s run. Call this in a stage's entry point,
+    after the imports, never in library code.
     """
     gc.freeze()
+    gc.disable()
 
 
 def main() -> None:
-    settle_imports()
+    quiet_collector()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     params = load_params()
     start = time.perf_counter()
