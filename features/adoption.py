@@ -11,7 +11,6 @@ from features.windows import (
     count_if,
     day_of,
     days_since,
-    in_current_bucket,
     join_before,
     join_recent,
     left_join_keys,
@@ -21,6 +20,7 @@ from features.windows import (
     sum_by_run,
     sum_if,
     summarize_old_buckets,
+    trend_sums,
     zero,
 )
 
@@ -56,7 +56,6 @@ def summarize_features(feature_events: ir.Table, keys: ir.Table, s: Settings) ->
 def aggregate_feature_events(keys: ir.Table, account_runs: ir.Table, s: Settings, span: int) -> ir.Table:
     """Feature events per window, in all and per core feature, summed over the account's runs."""
     r = join_recent(keys, account_runs, span)
-    t = s.trend_days
     return r.group_by(list(KEYS)).aggregate(
         **{f"feature_events_count_{w}d": sum_if(r.age <= w, r.uses) for w in s.windows},
         **{
@@ -64,10 +63,7 @@ def aggregate_feature_events(keys: ir.Table, account_runs: ir.Table, s: Settings
             for c in s.core_features
             for w in s.windows
         },
-        _feature_events_cur=sum_if(r.age <= t, r.uses),
-        _feature_events_prev=sum_if((r.age > t) & (r.age <= 2 * t), r.uses),
-        _feature_events_max=sum_if(r.age <= s.max_window, r.uses),
-        _feature_events_partial=sum_if(in_current_bucket(r.day, r.t_day, span), r.uses),
+        **trend_sums(r, r.uses, "feature_events", s, span),
         _last_day_recent=r.last_day.max(),
     )
 

@@ -12,7 +12,6 @@ from features.windows import (
     count_if,
     day_of,
     days_since,
-    in_current_bucket,
     int64_sum,
     join_before,
     join_recent,
@@ -23,6 +22,7 @@ from features.windows import (
     sum_by_run,
     sum_if,
     summarize_old_buckets,
+    trend_sums,
     with_earlier_days,
     zero,
 )
@@ -57,17 +57,14 @@ def summarize_logins(
 
 def aggregate_login_volume(keys: ir.Table, account_runs: ir.Table, s: Settings, span: int) -> ir.Table:
     r = join_recent(keys, account_runs, span)
-    t, m = s.trend_days, s.max_window
+    m = s.max_window
     return r.group_by(list(KEYS)).aggregate(
         **{f"logins_count_{w}d": sum_if(r.age <= w, r.logins) for w in s.windows},
         **{f"login_days_distinct_{w}d": sum_if(r.age <= w, r.n) for w in s.windows},
-        _logins_cur=sum_if(r.age <= t, r.logins),
-        _logins_prev=sum_if((r.age > t) & (r.age <= 2 * t), r.logins),
-        _logins_max=sum_if(r.age <= m, r.logins),
+        **trend_sums(r, r.logins, "logins", s, span),
         _login_days_max=sum_if(r.age <= m, r.n),
         _weekend_logins=sum_if(r.age <= m, r.weekend_logins),
         _user_days_mau=sum_if(r.age <= MAU_WINDOW_DAYS, r.user_days),
-        _logins_partial=sum_if(in_current_bucket(r.day, r.t_day, span), r.logins),
         _last_day_recent=r.last_day.max(),
     )
 

@@ -10,7 +10,6 @@ from features.windows import (
     count_if,
     day_of,
     days_since,
-    in_current_bucket,
     join_recent,
     left_join_keys,
     pct_change,
@@ -19,6 +18,7 @@ from features.windows import (
     sum_by_run,
     sum_if,
     summarize_old_buckets,
+    trend_sums,
     with_earlier_days,
     zero,
 )
@@ -44,7 +44,7 @@ def summarize_records(records: ir.Table, keys: ir.Table, s: Settings) -> tuple[i
 
 def aggregate_record_volume(keys: ir.Table, account_runs: ir.Table, s: Settings, span: int) -> ir.Table:
     r = join_recent(keys, account_runs, span)
-    t, o = s.trend_days, s.object_type_window_days
+    o = s.object_type_window_days
     by_type = {
         f"records_{ot}_{a}_count_{o}d": sum_if(r.age <= o, r[f"{ot}_{a}"])
         for ot in s.object_types
@@ -53,10 +53,7 @@ def aggregate_record_volume(keys: ir.Table, account_runs: ir.Table, s: Settings,
     return r.group_by(list(KEYS)).aggregate(
         **{f"records_{a}_count_{w}d": sum_if(r.age <= w, r[a]) for a in ACTIONS for w in s.windows},
         **by_type,
-        _records_cur=sum_if(r.age <= t, r.n),
-        _records_prev=sum_if((r.age > t) & (r.age <= 2 * t), r.n),
-        _records_max=sum_if(r.age <= s.max_window, r.n),
-        _records_partial=sum_if(in_current_bucket(r.day, r.t_day, span), r.n),
+        **trend_sums(r, r.n, "records", s, span),
         _last_day_recent=r.last_day.max(),
     )
 

@@ -202,6 +202,20 @@ def summarize_old_buckets(keys: ir.Table, runs: ir.Table, measure: str, span: in
     )
 
 
+def trend_sums(r: ir.Table, value: ir.NumericValue, name: str, s: Settings, span: int) -> dict[str, ir.Value]:
+    """The sums of a family's main count that its derived features need, over recent runs `r` (from
+    `join_recent`): ``_{name}_cur`` and ``_{name}_prev``, the last `trend_days` and the ones before (the
+    trend); ``_{name}_max``, the longest window (the tenure-scaled rate); ``_{name}_partial``, t's own
+    bucket (with `summarize_old_buckets`, the lifetime total)."""
+    t = s.trend_days
+    return {
+        f"_{name}_cur": sum_if(r.age <= t, value),
+        f"_{name}_prev": sum_if((r.age > t) & (r.age <= 2 * t), value),
+        f"_{name}_max": sum_if(r.age <= s.max_window, value),
+        f"_{name}_partial": sum_if(in_current_bucket(r.day, r.t_day, span), value),
+    }
+
+
 def in_current_bucket(day: ir.IntegerValue, t_day: ir.IntegerValue, span: int) -> ir.BooleanValue:
     return day >= t_day - t_day % span
 
