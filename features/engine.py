@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
@@ -44,21 +46,26 @@ def start_spark_session(master: str):  # -> pyspark.sql.SparkSession (imported l
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.driver.memory", "2g")
+        # the standard Parquet timestamp (microseconds, UTC) rather than Spark's legacy INT96
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .getOrCreate()
     )
 
 
 def register_tables(con: BaseBackend, clean_dir: str | Path) -> dict[str, ir.Table]:
-    """The clean Parquet files as (lazy) ibis tables on `con`, keyed by table name."""
+    """The clean Parquet files as (lazy) ibis tables on `con`, keyed by table name.
+
+    Paths are made absolute: a Spark cluster's executors do not share the driver's working directory.
+    """
     tables = {}
     for name in TABLES:
         path = Path(clean_dir) / f"{name}.parquet"
         if not path.exists():
             raise FileNotFoundError(f"clean input {path} is missing")
-        tables[name] = con.read_parquet(str(path), table_name=name)
+        tables[name] = con.read_parquet(str(path.resolve()), table_name=name)
     history = Path(clean_dir) / "account_history.parquet"
     if history.exists():  # optional: seats and MRR over time
-        tables["account_history"] = con.read_parquet(str(history), table_name="account_history")
+        tables["account_history"] = con.read_parquet(str(history.resolve()), table_name="account_history")
     return tables
 
 
@@ -67,8 +74,8 @@ def write_parquet(con: BaseBackend, expr: ir.Table, path: str | Path) -> None:
 
     DuckDB writes the file itself (``COPY``: no row passes through Python). Every column is cast to the
     schema's type in SQL, so the file has the expression's types whatever DuckDB derives (an integer
-    sum, for one, is 128-bit in DuckDB unless cast: see `features.windows.int64_sum`). Spark's result is
-    collected as Arrow, cast and written by pyarrow.
+    sum, for one, is 128-bit in DuckDB unless cast: see `features.windows.int64_sum`). Spark writes part
+    files on its executors, and the driver joins them into one file (see `join_spark_parts`).
     """
     schema = expr.schema()
     if con.name == "duckdb":
@@ -82,4 +89,25 @@ def write_parquet(con: BaseBackend, expr: ir.Table, path: str | Path) -> None:
             f"TO '{target}' (FORMAT parquet, COMPRESSION zstd, PRESERVE_ORDER true)"
         )
     else:
-        pq.write_table(con.to_pyarrow(expr).cast(schema.to_pyarrow()), path, compression="zstd")
+        # beside `path`, so a cluster's shared file system holds both; absolute, as executors need it
+        parts = Path(f"{path}.parts").resolve()
+        try:
+            con.to_parquet(expr, parts)
+            join_spark_parts(parts, path, schema.to_pyarrow())
+        finally:
+            shutil.rmtree(parts, ignore_errors=True)
+
+
+def join_spark_parts(parts: Path, path: str | Path, schema: pa.Schema) -> None:
+    """Join the part files Spark wrote for a sorted result into the one Parquet file `path`, in order.
+
+    Spark writes partition i of a sorted result as ``part-<i>-...``, so the names' order is the rows'
+    order. The driver copies one row group at a time, cast to `schema`: its memory stays at one row
+    group, where collecting the result (ibis's ``to_pyarrow`` goes through pandas) would hold the whole
+    table two or three times over.
+    """
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        for part in sorted(parts.glob("part-*.parquet")):
+            file = pq.ParquetFile(part)
+            for i in range(file.num_row_groups):
+                writer.write_table(file.read_row_group(i).cast(schema))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from features import build_labelled_features, feature_specs
@@ -33,6 +34,12 @@ def test_duckdb_and_spark_give_the_same_features(small_sample, spark, tmp_path):
     sample, cfg = small_sample
     duck = run(connect("duckdb"), sample, cfg, tmp_path / "duckdb.parquet")
     sprk = run(spark, sample, cfg, tmp_path / "spark.parquet")
+    types = {
+        name: [(f.name, f.type) for f in pq.read_schema(tmp_path / name)]
+        for name in ("duckdb.parquet", "spark.parquet")
+    }
+    assert types["spark.parquet"] == types["duckdb.parquet"]  # the same file types (nullability may differ)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["duckdb.parquet", "spark.parquet"]  # parts removed
     assert len(duck) > 100 and list(duck.columns) == list(sprk.columns)
     pd.testing.assert_frame_equal(
         duck[["account_id", "observation_date", "label"]], sprk[["account_id", "observation_date", "label"]]

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features import feature_specs
+from features.engine import join_spark_parts
 from models.encoding import read_features
 from pipeline.featurize import featurize
 
@@ -52,3 +53,21 @@ def test_the_stage_does_not_import_pandas(small_sample, tmp_path):
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_spark_parts_are_joined_in_partition_order_with_the_schema(tmp_path):
+    """Spark's part files of a sorted result, some with several row groups and one empty, make one file
+    whose rows keep the parts' order and whose types are the expression's."""
+    parts = tmp_path / "out.parquet.parts"
+    parts.mkdir()
+    (parts / "_SUCCESS").touch()
+    rows = {"part-00002-x.parquet": [5, 6], "part-00000-x.parquet": [1, 2, 3], "part-00001-x.parquet": []}
+    for name, values in rows.items():
+        pq.write_table(pa.table({"n": pa.array(values, pa.int32())}), parts / name, row_group_size=2)
+    schema = pa.schema([("n", pa.int64())])
+
+    join_spark_parts(parts, tmp_path / "out.parquet", schema)
+
+    joined = pq.read_table(tmp_path / "out.parquet")
+    assert joined.schema == schema
+    assert joined["n"].to_pylist() == [1, 2, 3, 5, 6]
