@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import ibis
@@ -16,11 +17,19 @@ from features.build import TABLES
 
 log = logging.getLogger(__name__)
 
+SparkValue = str | int | float | bool  # Spark's builder writes each as Spark spells it (booleans lower case)
 
-def connect(engine: str, spark_master: str = "local[2]", duckdb_memory_limit: str = "3GB") -> BaseBackend:
+
+def connect(
+    engine: str,
+    spark_master: str = "local[2]",
+    duckdb_memory_limit: str = "3GB",
+    spark_conf: Mapping[str, SparkValue] | None = None,
+) -> BaseBackend:
     """An ibis backend for `engine` ("duckdb" or "spark"); both run with the session time zone UTC.
 
     DuckDB spills to disk beyond `duckdb_memory_limit`, which keeps large inputs inside a small budget.
+    For Spark see `start_spark_session`.
     """
     if engine == "duckdb":
         con = ibis.duckdb.connect()
@@ -30,26 +39,36 @@ def connect(engine: str, spark_master: str = "local[2]", duckdb_memory_limit: st
         con.raw_sql("SET preserve_insertion_order = false")  # output is sorted explicitly; saves memory
         return con
     if engine == "spark":
-        return ibis.pyspark.connect(start_spark_session(spark_master))
+        return ibis.pyspark.connect(start_spark_session(spark_master, spark_conf or {}))
     raise ValueError(f"unknown engine {engine!r}: expected 'duckdb' or 'spark'")
 
 
-def start_spark_session(master: str):  # -> pyspark.sql.SparkSession (imported lazily: Spark is optional)
-    """A Spark session (reused when one is active) with UTC time and no web UI."""
+# Spark on one small machine (local[n]): few shuffle partitions, a driver that fits beside the executors.
+# On a cluster, Spark's own defaults (and spark-defaults.conf) size these for the cluster instead.
+LOCAL_SPARK_CONF = {"spark.sql.shuffle.partitions": "8", "spark.driver.memory": "2g"}
+
+
+def start_spark_session(master: str, conf: Mapping[str, SparkValue]):  # -> pyspark.sql.SparkSession
+    """A Spark session on `master` (reused when one is active): UTC time, no web UI, and on ``local[n]``
+    the `LOCAL_SPARK_CONF` sizing. `conf` (``featurize.spark_conf``) comes last and overrides any of these.
+
+    pyspark is imported here, not at the top: only the Spark engine needs it.
+    """
     from pyspark.sql import SparkSession
 
-    log.info("starting Spark session on %s", master)
-    return (
-        SparkSession.builder.master(master)
-        .appName("churn-featurize")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.driver.memory", "2g")
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
         # the standard Parquet timestamp (microseconds, UTC) rather than Spark's legacy INT96
-        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        .getOrCreate()
-    )
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        **(LOCAL_SPARK_CONF if master.startswith("local") else {}),
+        **conf,
+    }
+    log.info("starting Spark session on %s", master)
+    builder = SparkSession.builder.master(master).appName("churn-featurize")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 def register_tables(con: BaseBackend, clean_dir: str | Path) -> dict[str, ir.Table]:

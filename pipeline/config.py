@@ -51,6 +51,7 @@ class Validate(_Section):
 class Featurize(_Section):
     engine: Literal["duckdb", "spark"]
     spark_master: str
+    spark_conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
     duckdb_memory_limit: str
     first_observation: dt.date
     lead_days: int = Field(ge=0)

@@ -37,7 +37,7 @@ def featurize(clean_dir: Path, cfg: Featurize, out: Path) -> None:
 
     The engine writes the file (see `write_parquet`); pandas is not involved.
     """
-    con = connect(cfg.engine, cfg.spark_master, cfg.duckdb_memory_limit)
+    con = connect(cfg.engine, cfg.spark_master, cfg.duckdb_memory_limit, cfg.spark_conf)
     expr = build_labelled_features(register_tables(con, clean_dir), cfg, read_as_of(clean_dir))
     with atomic_file(out) as tmp:
         write_parquet(con, expr, tmp)

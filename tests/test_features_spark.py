@@ -17,8 +17,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def spark():
-    con = connect("spark", "local[2]")
-    con._session.conf.set("spark.sql.shuffle.partitions", "2")
+    con = connect("spark", "local[2]", spark_conf={"spark.sql.shuffle.partitions": "2"})
+    assert con._session.conf.get("spark.sql.shuffle.partitions") == "2"  # featurize.spark_conf wins
     yield con
     con.disconnect()
 
