@@ -76,15 +76,16 @@ def register_tables(con: BaseBackend, clean_dir: str | Path) -> dict[str, ir.Tab
 
     Paths are made absolute: a Spark cluster's executors do not share the driver's working directory.
     """
+    clean = Path(clean_dir).resolve()
     tables = {}
     for name in TABLES:
-        path = Path(clean_dir) / f"{name}.parquet"
+        path = clean / f"{name}.parquet"
         if not path.exists():
             raise FileNotFoundError(f"clean input {path} is missing")
-        tables[name] = con.read_parquet(str(path.resolve()), table_name=name)
-    history = Path(clean_dir) / "account_history.parquet"
+        tables[name] = con.read_parquet(str(path), table_name=name)
+    history = clean / "account_history.parquet"
     if history.exists():  # optional: seats and MRR over time
-        tables["account_history"] = con.read_parquet(str(history.resolve()), table_name="account_history")
+        tables["account_history"] = con.read_parquet(str(history), table_name="account_history")
     return tables
 
 
