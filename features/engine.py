@@ -6,6 +6,7 @@ import logging
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -15,9 +16,10 @@ from ibis.backends import BaseBackend
 
 from features.build import TABLES
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from pipeline.config import SparkValue
 
-SparkValue = str | int | float | bool  # Spark's builder writes each as Spark spells it (booleans lower case)
+log = logging.getLogger(__name__)
 
 
 def connect(

@@ -48,10 +48,13 @@ class Validate(_Section):
     churn_gap_days: int = Field(default=30, ge=0)
 
 
+SparkValue = str | int | float | bool  # Spark's builder writes each as Spark spells it (booleans lower case)
+
+
 class Featurize(_Section):
     engine: Literal["duckdb", "spark"]
     spark_master: str
-    spark_conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    spark_conf: dict[str, SparkValue] = Field(default_factory=dict)
     duckdb_memory_limit: str
     first_observation: dt.date
     lead_days: int = Field(ge=0)
