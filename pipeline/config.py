@@ -23,6 +23,7 @@ class Paths(_Section):
     model: Path
     scores: Path
     reports: Path
+    tracking: Path
 
 
 class Data(_Section):

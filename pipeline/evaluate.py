@@ -2,7 +2,9 @@
 
 Writes ``reports/metrics.json`` (for `dvc metrics`), plot data under ``reports/plots`` (for `dvc plots`),
 PNG figures under ``reports/figures``; logs the same to each model's MLflow run and moves the registry
-alias ``champion`` only when the new model beats the champion on the same test rows.
+alias ``champion`` only when the new model beats the champion on the same test rows. Records what it
+logged in ``paths.tracking``/evaluate.json: the one output not kept in git, so that a fresh clone, whose
+MLflow store is empty, runs this stage instead of finding the git-tracked reports up to date.
 """
 
 from __future__ import annotations
@@ -69,9 +71,15 @@ def write_figures(curves, params: Params, out: Path) -> None:
     plot_shap_summary(names, contrib, x, out / "shap_summary.png")
 
 
-def log_to_mlflow(params: Params, report: dict, figures: Path) -> None:
+def log_to_mlflow(params: Params, report: dict, figures: Path) -> dict:
+    """Log the test metrics and figures to train's run of each model; returns what was logged where.
+
+    The record holds no run ids or versions, which differ from store to store: the same inputs give the
+    same record. The runs are found again by their ``predictions_md5`` tag.
+    """
     experiment_id = tracking.configure(params.train.experiment)
     predictions_md5 = tracking.file_md5(params.paths.model / "predictions.parquet")
+    logged = []
     for name in MODELS:
         run_id = tracking.find_run(experiment_id, "predictions_md5", predictions_md5, name)
         if run_id is None:
@@ -83,6 +91,13 @@ def log_to_mlflow(params: Params, report: dict, figures: Path) -> None:
             mlflow.log_dict(report, "metrics.json")
         if name == "lightgbm":
             champion.promote_if_better(params, run_id, report["lightgbm"]["roc_auc"])
+        logged.append(name)
+    return {
+        "experiment": params.train.experiment,
+        "registered_model": params.train.registered_model,
+        "runs_logged": logged,
+        "run_filter": f"tags.predictions_md5 = '{predictions_md5}'",
+    }
 
 
 def flat_metrics(report: dict, name: str) -> dict[str, float]:
@@ -106,7 +121,9 @@ def main() -> None:
         write_figures(curves, params, figures)
     with atomic_file(params.paths.reports / "metrics.json") as tmp:
         tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    log_to_mlflow(params, report, params.paths.reports / "figures")
+    record = log_to_mlflow(params, report, params.paths.reports / "figures")
+    with atomic_dir(params.paths.tracking) as out:
+        (out / "evaluate.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     summary = {name: round(report[name].get("roc_auc", np.nan), 4) for name in models}
     log.info("out-of-time ROC AUC on %d test snapshots: %s", len(test), summary)
 

@@ -59,7 +59,7 @@ def project(tmp_path_factory) -> tuple[Path, dict]:
     }
     env |= {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
             for what, value in (("NAME", "test"), ("EMAIL", "test@example.com"))}  # fmt: skip
-    (work / ".gitignore").write_text("__pycache__/\n/*mlflow.db\n")
+    (work / ".gitignore").write_text("__pycache__/\n/*mlflow.db\n/mlartifacts/\n")
     _run(["git", "init", "-q"], work, env)
     _run(["dvc", "init", "-q"], work, env)
     shutil.copy(ROOT / ".dvcignore", work / ".dvcignore")  # bytecode beside the code is not a dependency
@@ -88,6 +88,28 @@ def test_second_repro_changes_nothing(project):
     work, env = project
     status = _run(["dvc", "status"], work, env)
     assert "up to date" in status.stdout
+
+
+def test_a_fresh_clone_logs_its_evaluation_to_its_own_store(project, tmp_path):
+    """The reports are in git, so a fresh clone would find evaluate up to date and skip it, leaving its
+    empty MLflow store without test metrics or a champion; evaluate's git-ignored record prevents that.
+    The clone's pipeline gives the very same outputs, so its dvc.lock and reports stay unchanged."""
+    work, env = project
+    clone = tmp_path / "clone"
+    _run(["git", "clone", "-q", str(work), str(clone)], tmp_path, env)
+    store = f"sqlite:///{tmp_path / 'clone-mlflow.db'}"
+    env = {**env, "MLFLOW_TRACKING_URI": store, "PYTHONPATH": str(clone)}
+    out = _run(["dvc", "repro", "evaluate"], clone, env).stdout
+    assert "Running stage 'evaluate'" in out
+    assert _run(["git", "status", "--porcelain"], clone, env).stdout == ""
+
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=store)
+    runs = client.search_runs([client.get_experiment_by_name("churn").experiment_id])
+    assert {run.data.tags["model"] for run in runs} == {"lightgbm", "logreg", "health_score"}
+    assert all("test_roc_auc" in run.data.metrics for run in runs)
+    assert client.get_model_version_by_alias("churn-lgbm", "champion").run_id in {r.info.run_id for r in runs}
 
 
 def _free_port() -> int:
