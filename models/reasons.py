@@ -20,6 +20,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
 from models.encoding import FeatureSpec
 
@@ -183,7 +184,9 @@ def format_value(value: float, unit: str) -> str:
     whole = float(value).is_integer()
     number = f"{value:,.0f}" if whole or abs(value) >= 100 else f"{value:,.1f}"
     number = "0" if number in ("-0", "-0.0") else number
-    return f"{number} days" if unit == "days" else number
+    if unit == "days":
+        return f"{number} day" if number == "1" else f"{number} days"
+    return number
 
 
 def _missing(value: Any) -> bool:
@@ -203,12 +206,15 @@ def driver_columns(
 
     The raw-score change is split per feature as contrib_now - contrib_before (the bias cancels); the
     drivers are the largest such changes in the direction of the move, worded as 'X: before → now'.
-    ``driver_remainder`` closes the sum: drivers + remainder = raw score change.
+    Only features whose value changed can be drivers: a tree's contribution for one feature also moves
+    when another feature does, and 'Contract type: annual → annual' would explain nothing. Those shares
+    stay in ``driver_remainder``, which closes the sum: drivers + remainder = raw score change.
     """
     registry = default_registry() if registry is None else registry
     delta = contrib_now[:, :-1] - contrib_before[:, :-1]
     direction = np.where(delta.sum(axis=1) >= 0, 1.0, -1.0)[:, None]
-    index, value = top_features(delta * direction, n_drivers, 1)
+    moved = np.column_stack([value_changed(before[name], now[name]) for name in spec.features])
+    index, value = top_features(np.where(moved, delta * direction, 0.0), n_drivers, 1)
     value = value * direction
     out: dict[str, Any] = {}
     for k in range(index.shape[1]):
@@ -225,6 +231,25 @@ def driver_columns(
         out[f"driver_{k + 1}_contribution"] = value[:, k]
     out["driver_remainder"] = (contrib_now.sum(axis=1) - contrib_before.sum(axis=1)) - value.sum(axis=1)
     return pd.DataFrame(out, index=now.index)
+
+
+def value_changed(before: pd.Series, now: pd.Series) -> np.ndarray:
+    """Row by row (by position), whether a feature's value differs between two scorings; a value missing
+    both times has not changed."""
+    if is_numeric_dtype(before) and is_numeric_dtype(now):
+        was = before.to_numpy(dtype="float64", na_value=np.nan)
+        is_ = now.to_numpy(dtype="float64", na_value=np.nan)
+        return ~((was == is_) | (np.isnan(was) & np.isnan(is_)))
+    pairs = zip(before.astype(object).to_numpy(), now.astype(object).to_numpy(), strict=True)
+    return np.array([_missing_or(a) != _missing_or(b) for a, b in pairs], dtype=bool)
+
+
+def _missing_or(value: Any) -> Any:
+    """`value`, or one token for every kind of missing (None, NaN, pd.NA), so missing equals missing."""
+    return _MISSING if _missing(value) else value
+
+
+_MISSING = object()
 
 
 def _show(value: Any, unit: str) -> str:

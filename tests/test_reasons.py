@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from models.reasons import describe, format_value, guess_unit, top_features
+from models.encoding import FeatureSpec
+from models.reasons import describe, driver_columns, format_value, guess_unit, top_features, value_changed
 from tests.test_risk_list import REGISTRY
 
 
@@ -61,3 +63,53 @@ def test_unknown_columns_get_a_unit_from_their_name(name, unit):
 def test_small_negative_values_do_not_print_minus_zero():
     assert format_value(-0.01, "") == "0"
     assert format_value(-0.001, "percent change") == "0%"
+
+
+def test_one_day_is_singular():
+    assert format_value(1.0, "days") == "1 day"
+    assert format_value(2.0, "days") == "2 days"
+    assert format_value(0.0, "days") == "0 days"
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "changed"),
+    [
+        (
+            pd.Series([1.0, np.nan, np.nan, 2.0]),
+            pd.Series([1.0, np.nan, 3.0, 2.5]),
+            [False, False, True, True],
+        ),
+        (
+            pd.Series([1, pd.NA, 4], dtype="Int64"),
+            pd.Series([1, pd.NA, pd.NA], dtype="Int64"),
+            [False, False, True],
+        ),
+        (pd.Series(["annual", None, "monthly"]), pd.Series(["annual", None, "annual"]), [False, False, True]),
+        (
+            pd.Series(["smb", "smb"], dtype="category"),
+            pd.Series(["smb", None], dtype="category"),
+            [False, True],
+        ),
+    ],
+)
+def test_value_changed_treats_missing_twice_as_unchanged(before, now, changed):
+    assert value_changed(before, now).tolist() == changed
+
+
+def test_a_feature_whose_value_did_not_change_is_no_driver():
+    """Its contribution moved (through another feature, in the trees), but its value did not: that share
+    goes to the remainder, and the drivers plus the remainder still add up to the change."""
+    spec = FeatureSpec(("contract_type", "logins_count_30d", "active_users_ratio_30d"), {})
+    before = pd.DataFrame(
+        {"contract_type": ["annual"], "logins_count_30d": [40.0], "active_users_ratio_30d": [0.6]}
+    )
+    now = pd.DataFrame(
+        {"contract_type": ["annual"], "logins_count_30d": [4.0], "active_users_ratio_30d": [0.6]}
+    )
+    contrib_before = np.array([[0.0, -0.5, 0.1, -2.0]])  # the last column is the bias
+    contrib_now = np.array([[0.9, 0.3, 0.1, -2.0]])
+    out = driver_columns(now, before, spec, contrib_now, contrib_before, n_drivers=2, registry=REGISTRY)
+    assert out.loc[0, "driver_1"] == "Logins in the last 30 days: 40 → 4"
+    assert out.loc[0, "driver_1_contribution"] == pytest.approx(0.8)
+    assert out.loc[0, "driver_2"] is None
+    assert out.loc[0, "driver_remainder"] == pytest.approx(0.9)
