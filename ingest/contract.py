@@ -75,5 +75,5 @@ ACCOUNT_HISTORY = Table(
 
 TABLES = (ACCOUNTS, LOGINS, RECORD_EVENTS, FEATURE_EVENTS)
 LOGS = tuple(t for t in TABLES if t.is_log)
-# Tables a source may supply; not yet read by validation.
+# Tables a source may supply; validation reads them when they are there.
 OPTIONAL_TABLES = (ACCOUNT_HISTORY,)

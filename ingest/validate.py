@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -144,6 +144,12 @@ def validate_tables(
         if ACCOUNT_HISTORY.name in raws
         else None
     )
+    if history is None:
+        log.warning(
+            "no %s table: seats, MRR and plan at every observation date are the accounts table's current "
+            "values, so a downgrade before a churn also shows at earlier dates (docs/bring_your_own_data.md)",
+            ACCOUNT_HISTORY.name,
+        )
     raise_if_any(problems)
 
     resolved = as_of or infer_as_of([frame["timestamp"][codes == 0] for frame, codes in parsed.values()])
@@ -334,13 +340,19 @@ def flag_log_rows(
     return frame.iloc[order].reset_index(drop=True), codes
 
 
+def log_order(columns: Iterable[str]) -> list[str]:
+    """The sort keys of a clean log: account, time, user, then its other columns in file order."""
+    head = ["account_id", "timestamp", "user_id"]
+    return [*head, *[c for c in columns if c not in head]]
+
+
 def sort_and_find_duplicates(frame: pd.DataFrame, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the usable rows in output order (account, time, user, then the other columns) with
     later exact copies left out, and the positions of those copies (the first in file order is kept).
 
     DuckDB sorts a few million rows with string keys several times faster than pandas' lexsort.
     """
-    keys = ["account_id", "timestamp", "user_id", *[c for c in frame.columns if c not in _SORT_HEAD]]
+    keys = log_order(frame.columns)
     table = pa.Table.from_pandas(frame.iloc[usable][keys], preserve_index=False)
     table = table.append_column("pos", pa.array(usable, pa.int64()))
     quoted = ", ".join(f'"{k}"' for k in keys)
@@ -353,9 +365,6 @@ def sort_and_find_duplicates(frame: pd.DataFrame, usable: np.ndarray) -> tuple[n
         result = con.execute(query).fetchnumpy()
     pos, dup = np.asarray(result["pos"], dtype=np.int64), np.asarray(result["dup"], dtype=bool)
     return pos[~dup], pos[dup]
-
-
-_SORT_HEAD = ("account_id", "timestamp", "user_id")
 
 
 def check_quarantine_share(file: str, codes: np.ndarray, max_share: float) -> list[Problem]:
