@@ -17,9 +17,14 @@ from pipeline.config import Params
 log = logging.getLogger(__name__)
 
 
-def promote_if_better(params: Params, run_id: str, test_auc: float) -> str:
-    """Tag the run's registered version and give it `champion` or `challenger`; returns the alias."""
-    client = MlflowClient()
+def promote_if_better(
+    params: Params, run_id: str, test_auc: float, client: MlflowClient | None = None
+) -> str:
+    """Tag the run's registered version and give it `champion` or `challenger`; returns the alias.
+
+    `client` defaults to one on the configured store (see `pipeline.tracking.configure`).
+    """
+    client = client or MlflowClient()
     name = params.train.registered_model
     versions = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
     if not versions:
@@ -28,12 +33,20 @@ def promote_if_better(params: Params, run_id: str, test_auc: float) -> str:
     version = versions[0]
     test_start = client.get_run(run_id).data.tags.get("test_start", "")
     client.set_model_version_tag(name, version.version, "test_start", test_start)
-    client.set_model_version_tag(name, version.version, "test_roc_auc", f"{test_auc:.6f}")
+    client.set_model_version_tag(name, version.version, "test_roc_auc", auc_tag(test_auc))
     champion = _current_champion(client, name)
+    if champion is not None and champion.version == version.version:  # evaluate ran again on the champion
+        log.info("%s version %s stays champion (test ROC AUC %.4f)", name, version.version, test_auc)
+        return "champion"
     alias = decide_alias(champion, test_start, test_auc)
     client.set_registered_model_alias(name, alias, version.version)
     log.info("%s version %s is now %s (test ROC AUC %.4f)", name, version.version, alias, test_auc)
     return alias
+
+
+def auc_tag(test_auc: float) -> str:
+    """The AUC as a version tag, every digit kept: rounded, an identical re-run would read as better."""
+    return repr(float(test_auc))
 
 
 def decide_alias(champion, test_start: str, test_auc: float) -> str:

@@ -61,6 +61,35 @@ def git_commit() -> str:
     return out.stdout.strip()
 
 
+def git_dirty(ignore: tuple[str, ...] = ()) -> str:
+    """Whether tracked files other than `ignore` (paths or directories) differ from the commit: "true"
+    when the run's code or params are not the commit's alone (as in a ``dvc exp run -S``), "false", or
+    "unknown" outside git.
+
+    The pipeline's own git-tracked outputs (``dvc.lock``, the reports) belong in `ignore`: a run rewrites
+    them as it goes.
+    """
+    try:
+        status = ["git", "status", "--porcelain", "--untracked-files=no"]
+        out = subprocess.run(status, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    changed = [line[3:].split(" -> ")[-1] for line in out.stdout.splitlines()]
+    ignored = [path.rstrip("/") for path in ignore]
+    mine = [c for c in changed if not any(c == i or c.startswith(f"{i}/") for i in ignored)]
+    return "true" if mine else "false"
+
+
+def lineage_tags(reports: Path) -> dict[str, str]:
+    """Tags every run carries: the git commit, whether the working tree differed from it (`git_dirty`;
+    `reports`, the pipeline's git-tracked outputs, aside), and the DVC experiment's name when DVC gives
+    one (``dvc exp run --temp/--queue`` set ``DVC_EXP_NAME``)."""
+    tags = {"git_commit": git_commit(), "git_dirty": git_dirty(("dvc.lock", str(reports)))}
+    if os.environ.get("DVC_EXP_NAME"):
+        tags["dvc_experiment"] = os.environ["DVC_EXP_NAME"]
+    return tags
+
+
 def flatten(params: dict, prefix: str = "") -> dict[str, str]:
     """Nested params as dotted keys, the way `dvc exp show` names them."""
     flat: dict[str, str] = {}

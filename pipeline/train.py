@@ -41,7 +41,7 @@ def log_runs(params: Params, raw_params: dict, trained: Trained, model_dir) -> N
     """One MLflow run per model, tagged so that evaluate can find them by the predictions' hash."""
     experiment_id = tracking.configure(params.train.experiment)
     tags = {
-        "git_commit": tracking.git_commit(),
+        **tracking.lineage_tags(params.paths.reports),
         "data_version": tracking.dir_md5(params.paths.clean),
         "features_md5": tracking.file_md5(params.paths.features / "features.parquet"),
         "predictions_md5": tracking.file_md5(model_dir / "predictions.parquet"),

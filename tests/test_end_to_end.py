@@ -155,7 +155,7 @@ def test_mlflow_server_shows_all_three_models_with_the_same_metrics(project):
     test_keys = [{k for k in keys if k.startswith("test_")} for keys, _ in by_model.values()]
     assert test_keys[0] and all(keys == test_keys[0] for keys in test_keys)
     for _, tags in by_model.values():
-        assert {"git_commit", "data_version", "test_start"} <= set(tags)
+        assert {"git_commit", "git_dirty", "data_version", "test_start"} <= set(tags)
 
 
 def test_plots_page_renders_offline(project):
@@ -185,3 +185,5 @@ def test_temp_experiment_logs_to_the_project_store_and_shows_in_metrics_diff(pro
     runs = client.search_runs([experiment.experiment_id])
     leaves = {run.data.tags["model"]: run.data.params.get("train.lgbm.num_leaves") for run in runs}
     assert leaves == {"lightgbm": "7", "logreg": "7", "health_score": "7"}
+    assert {run.data.tags.get("dvc_experiment") for run in runs} == {"leaves7"}
+    assert all(run.data.params.get("evaluate.capacity_share") == "0.1" for run in runs)
