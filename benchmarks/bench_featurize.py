@@ -13,8 +13,13 @@ With ``--repeat N`` the contenders other than pandas run N times each, interleav
 floor_minmax, featurize, floor, ...), so that a slow spell on the machine hits both sides of a ratio; the
 report gives every wall time, the median and the largest peak.
 
+Each log is written in chunks of 5M events, each chunk in time order with the accounts mixed (a log
+exported as it grew). ``--layout validate`` sorts each log as the validate stage writes it (account,
+time, user), in ``<root>/<n>M-validate``: the same events, laid out as the featurize stage reads them
+in the pipeline.
+
 Usage: python -m benchmarks.bench_featurize [--sizes 1 10 50] [--skip-pandas-above 10] [--repeat 1]
-       [--root DIR]
+       [--root DIR] [--layout chunks|validate]
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -113,15 +119,46 @@ def _plain(t: pa.DataType) -> pa.DataType:
     return pa.string() if pa.types.is_dictionary(t) else t
 
 
-def generate(out: Path, n_events: int, seed: int = 0) -> None:
-    """A synthetic clean directory with `n_events` events across the three logs."""
+def generate(out: Path, n_events: int, seed: int = 0, layout: str = "chunks") -> None:
+    """A synthetic clean directory with `n_events` events across the three logs, laid out as `layout`
+    says (see the module docstring)."""
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     n_accounts = max(50, n_events // EVENTS_PER_ACCOUNT)
     write_accounts(out, n_accounts, rng)
     for name, share in SHARES.items():
         write_log(out, name, int(n_events * share), n_accounts, rng)
+        if layout == "validate":
+            sort_as_validate(out / f"{name}.parquet")
     (out / "manifest.json").write_text(json.dumps({"as_of": AS_OF.isoformat()}))
+
+
+def sort_as_validate(path: Path) -> None:
+    """Rewrite the log `path` in the validate stage's order and with its writer's settings (see
+    `ingest.validate.log_order` and `ingest.write`)."""
+    import duckdb
+
+    from ingest.validate import log_order
+
+    with duckdb.connect() as con:
+        columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()]
+        quoted = ", ".join(f'"{c}"' for c in log_order(columns))
+        table = con.sql(f"SELECT * FROM read_parquet('{path}') ORDER BY {quoted}").to_arrow_table()
+    pq.write_table(table, path, compression="zstd", write_statistics=True)
+
+
+def generate_apart(out: Path, n_events: int, layout: str) -> None:
+    """`generate` in a child process, so that this one stays small.
+
+    Linux carries a process's peak memory over into the program it starts, so a child's ``ru_maxrss``
+    is at least this process's size when it started: after generating 50M events here, even the floor
+    would report gigabytes.
+    """
+    child = multiprocessing.get_context("spawn").Process(target=generate, args=(out, n_events, 0, layout))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"generating {out} failed (exit code {child.exitcode})")
 
 
 def measure(contender: str, clean: Path) -> dict[str, float]:
@@ -146,15 +183,17 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender (pandas runs once)")
     parser.add_argument("--root", type=Path, default=None)
+    parser.add_argument("--layout", choices=["chunks", "validate"], default="chunks")
     args = parser.parse_args()
     root = args.root or Path(tempfile.mkdtemp(prefix="bench_featurize_"))
     rows = []
     for millions in args.sizes:
-        clean = root / f"{millions}M" / "clean"
+        suffix = "" if args.layout == "chunks" else f"-{args.layout}"
+        clean = root / f"{millions}M{suffix}" / "clean"
         if not (clean / "manifest.json").exists():
             log.info("generating %dM events in %s", millions, clean)
-            generate(clean, millions * 1_000_000)
-        result = {"events_m": millions}
+            generate_apart(clean, millions * 1_000_000, args.layout)
+        result = {"events_m": millions, "layout": args.layout}
         runs: dict[str, list[dict[str, float]]] = {}
         for _ in range(args.repeat):
             for contender in CONTENDERS:
