@@ -9,9 +9,13 @@ import pandas as pd
 from ingest.contract import CONTRACT_TYPES, SEGMENTS
 from ingest.errors import Problem, format_examples
 
+# pandera imports pyspark.pandas when it is installed (the Spark engine needs pyspark), and pyspark
+# warns about pandas 3 when it is imported: once as pandera loads, once as its first validation
+# registers its checks. The pipeline does not use pyspark.pandas.
+_PYSPARK_PANDAS_WARNING = "PySpark does not yet fully support pandas"
+
 with warnings.catch_warnings():
-    # pandera imports pyspark.pandas when installed, which warns about pandas 3 at import.
-    warnings.simplefilter("ignore", FutureWarning)
+    warnings.filterwarnings("ignore", _PYSPARK_PANDAS_WARNING, FutureWarning)
     import pandera.pandas as pa
 
 # Pandera's built-in check names, rewritten for someone fixing their spreadsheet.
@@ -77,9 +81,16 @@ def history_schema() -> pa.DataFrameSchema:
     )
 
 
+def _validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> None:
+    """`schema.validate` in lazy mode (every failure at once), without pyspark's import warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _PYSPARK_PANDAS_WARNING, FutureWarning)
+        schema.validate(frame, lazy=True)
+
+
 def check_history_schema(frame: pd.DataFrame, file: str, skip_null_columns: set[str]) -> list[Problem]:
     try:
-        history_schema().validate(frame, lazy=True)
+        _validate(history_schema(), frame)
     except pa.errors.SchemaErrors as exc:
         return summarise_failures(exc.failure_cases, file, skip_null_columns)
     return []
@@ -91,7 +102,7 @@ def check_accounts_schema(frame: pd.DataFrame, file: str, skip_null_columns: set
     `skip_null_columns` holds columns whose unparseable values were already reported (now null).
     """
     try:
-        accounts_schema().validate(frame, lazy=True)
+        _validate(accounts_schema(), frame)
     except pa.errors.SchemaErrors as exc:
         return summarise_failures(exc.failure_cases, file, skip_null_columns)
     return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -48,6 +49,7 @@ def score(
 ) -> None:
     """Score every active account into a risk list, a change report and an HTML report."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar is enough: ours
     params = load_params(params_file)
     scoring_model = load_model(model or params.paths.model, params.train.experiment)
     earlier = pd.read_parquet(previous) if previous is not None else None
