@@ -241,15 +241,13 @@ def value_changed(before: pd.Series, now: pd.Series) -> np.ndarray:
         is_ = now.to_numpy(dtype="float64", na_value=np.nan)
         return ~((was == is_) | (np.isnan(was) & np.isnan(is_)))
     pairs = zip(before.astype(object).to_numpy(), now.astype(object).to_numpy(), strict=True)
-    return np.array([_missing_or(a) != _missing_or(b) for a, b in pairs], dtype=bool)
+    return np.array([_differ(a, b) for a, b in pairs], dtype=bool)
 
 
-def _missing_or(value: Any) -> Any:
-    """`value`, or one token for every kind of missing (None, NaN, pd.NA), so missing equals missing."""
-    return _MISSING if _missing(value) else value
-
-
-_MISSING = object()
+def _differ(a: Any, b: Any) -> bool:
+    if _missing(a) or _missing(b):
+        return _missing(a) != _missing(b)
+    return a != b
 
 
 def _show(value: Any, unit: str) -> str:

@@ -86,7 +86,9 @@ def log_to_mlflow(params: Params, report: dict, figures: Path) -> dict:
             log.warning("no MLflow run of %s for these predictions: metrics not logged there", name)
             continue
         with mlflow.start_run(run_id=run_id):
-            mlflow.log_params(tracking.flatten({"evaluate": params.evaluate.model_dump(mode="json")}))
+            # tags, not params: changing only evaluate's params evaluates train's runs again, and MLflow
+            # would refuse a param's new value
+            mlflow.set_tags(tracking.flatten({"evaluate": params.evaluate.model_dump(mode="json")}))
             mlflow.log_metrics(flat_metrics(report, name))
             mlflow.log_artifacts(str(figures), "figures")
             mlflow.log_dict(report, "metrics.json")

@@ -186,4 +186,18 @@ def test_temp_experiment_logs_to_the_project_store_and_shows_in_metrics_diff(pro
     leaves = {run.data.tags["model"]: run.data.params.get("train.lgbm.num_leaves") for run in runs}
     assert leaves == {"lightgbm": "7", "logreg": "7", "health_score": "7"}
     assert {run.data.tags.get("dvc_experiment") for run in runs} == {"leaves7"}
-    assert all(run.data.params.get("evaluate.capacity_share") == "0.1" for run in runs)
+    assert all(run.data.tags.get("evaluate.capacity_share") == "0.1" for run in runs)
+
+
+def test_an_experiment_on_evaluate_params_alone_evaluates_the_same_runs_again(project):
+    """Train does not run again, so evaluate logs to train's runs once more, with the new settings."""
+    work, env = project
+    _run(["dvc", "exp", "run", "--temp", "-n", "capacity20", "-S", "evaluate.capacity_share=0.2"], work, env)
+
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+    experiment = client.get_experiment_by_name("churn")
+    runs = client.search_runs([experiment.experiment_id], "tags.`evaluate.capacity_share` = '0.2'")
+    assert {run.data.tags["model"] for run in runs} == {"lightgbm", "logreg", "health_score"}
+    assert all("test_recall_at_capacity" in run.data.metrics for run in runs)
