@@ -181,12 +181,22 @@ def format_value(value: float, unit: str) -> str:
         return "0%" if round(value * 100) == 0 else f"{value * 100:+.0f}%".replace("-", "−")
     if unit == "currency":
         return f"{value:,.0f}"
-    whole = float(value).is_integer()
-    number = f"{value:,.0f}" if whole or abs(value) >= 100 else f"{value:,.1f}"
-    number = "0" if number in ("-0", "-0.0") else number
+    number = f"{value:,.{decimals(value)}f}"
+    number = "0" if float(number.replace(",", "")) == 0 else number  # no '-0', no '0.000'
     if unit == "days":
         return f"{number} day" if number == "1" else f"{number} days"
     return number
+
+
+def decimals(value: float) -> int:
+    """Decimals to print: none for whole numbers and from 100 up, one from 1, and below 1 two
+    significant digits up to three decimals (a rate of 0.043 a day is not '0.0')."""
+    size = abs(float(value))
+    if size >= 100 or size.is_integer():
+        return 0
+    if size >= 1:
+        return 1
+    return min(3, 1 - math.floor(math.log10(size)))
 
 
 def _missing(value: Any) -> bool:

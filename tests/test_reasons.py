@@ -61,8 +61,17 @@ def test_unknown_columns_get_a_unit_from_their_name(name, unit):
 
 
 def test_small_negative_values_do_not_print_minus_zero():
-    assert format_value(-0.01, "") == "0"
+    assert format_value(-0.0001, "") == "0"
     assert format_value(-0.001, "percent change") == "0%"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1234.0, "1,234"), (123.4, "123"), (12.34, "12.3"), (1.0, "1"), (0.43, "0.43"), (0.043, "0.043"),
+     (0.0043, "0.004"), (-0.043, "-0.043")],
+)  # fmt: skip
+def test_small_rates_keep_two_significant_digits(value, text):
+    assert format_value(value, "") == text
 
 
 def test_one_day_is_singular():
