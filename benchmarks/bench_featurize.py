@@ -135,16 +135,17 @@ def generate(out: Path, n_events: int, seed: int = 0, layout: str = "chunks") ->
 
 def sort_as_validate(path: Path) -> None:
     """Rewrite the log `path` in the validate stage's order and with its writer's settings (see
-    `ingest.validate.log_order` and `ingest.write`)."""
+    `ingest.validate.log_order` and `ingest.write.write_parquet`)."""
     import duckdb
 
     from ingest.validate import log_order
+    from ingest.write import write_parquet
 
     with duckdb.connect() as con:
         columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()]
         quoted = ", ".join(f'"{c}"' for c in log_order(columns))
         table = con.sql(f"SELECT * FROM read_parquet('{path}') ORDER BY {quoted}").to_arrow_table()
-    pq.write_table(table, path, compression="zstd", write_statistics=True)
+    write_parquet(table, path)
 
 
 def generate_apart(out: Path, n_events: int, layout: str) -> None:

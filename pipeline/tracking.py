@@ -53,12 +53,18 @@ def dir_md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-def git_commit() -> str:
+def _git(*args: str) -> str | None:
+    """The output of ``git args``, or None outside a git repository (or without git)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        out = subprocess.run(["git", *args], capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return out.stdout.strip()
+        return None
+    return out.stdout
+
+
+def git_commit() -> str:
+    out = _git("rev-parse", "HEAD")
+    return "unknown" if out is None else out.strip()
 
 
 def git_dirty(ignore: tuple[str, ...] = ()) -> str:
@@ -69,12 +75,10 @@ def git_dirty(ignore: tuple[str, ...] = ()) -> str:
     The pipeline's own git-tracked outputs (``dvc.lock``, the reports) belong in `ignore`: a run rewrites
     them as it goes.
     """
-    try:
-        status = ["git", "status", "--porcelain", "--untracked-files=no"]
-        out = subprocess.run(status, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
+    out = _git("status", "--porcelain", "--untracked-files=no")
+    if out is None:
         return "unknown"
-    changed = [line[3:].split(" -> ")[-1] for line in out.stdout.splitlines()]
+    changed = [line[3:].split(" -> ")[-1] for line in out.splitlines()]
     ignored = [path.rstrip("/") for path in ignore]
     mine = [c for c in changed if not any(c == i or c.startswith(f"{i}/") for i in ignored)]
     return "true" if mine else "false"
