@@ -7,7 +7,16 @@ import pandas as pd
 import pytest
 
 from models.encoding import FeatureSpec
-from models.reasons import describe, driver_columns, format_value, guess_unit, top_features, value_changed
+from models.reasons import (
+    Standing,
+    describe,
+    driver_columns,
+    format_value,
+    guess_unit,
+    standing_words,
+    top_features,
+    value_changed,
+)
 from tests.test_risk_list import REGISTRY
 
 
@@ -19,6 +28,15 @@ def test_top_features_picks_the_largest_of_each_sign_and_leaves_empty_slots():
     index, value = top_features(contrib, 2, -1)
     assert index.tolist() == [[1, -1], [3, 1]]
     assert value.tolist() == [[-0.2, 0.0], [-0.4, -0.3]]
+
+
+def test_top_features_puts_the_first_of_equal_contributions_first_and_keeps_its_input():
+    contrib = np.array([[0.1, 0.3, 0.3, 0.3]])
+    index, value = top_features(contrib, 2, 1)
+    assert index.tolist() == [[1, 2]]
+    assert value.tolist() == [[0.3, 0.3]]
+    assert contrib.tolist() == [[0.1, 0.3, 0.3, 0.3]]
+    assert top_features(np.empty((0, 4)), 3, 1)[0].shape == (0, 3)
 
 
 @pytest.mark.parametrize(
@@ -46,6 +64,34 @@ def test_top_features_picks_the_largest_of_each_sign_and_leaves_empty_slots():
 )
 def test_describe_reads_as_plain_words(name, value, usual, text):
     assert describe(name, value, usual, REGISTRY) == text
+
+
+def test_a_value_inside_the_usual_range_says_where_it_stands():
+    text = describe("logins_count_30d", 22.0, (18.0, 45.0), REGISTRY, shares=(0.3, 0.65))
+    assert text == "Logins in the last 30 days: 22, lower than 65% of accounts (usually 18–45)"
+    outside = describe("logins_count_30d", 4.0, (18.0, 45.0), REGISTRY, shares=(0.0, 0.9))
+    assert outside == "Logins in the last 30 days: 4, below the usual 18–45"
+
+
+@pytest.mark.parametrize(
+    ("below", "above", "words"),
+    [
+        (0.2, 0.7, "lower than 70% of accounts"),
+        (0.55, 0.3, "higher than 55% of accounts"),
+        (0.2, 0.2, "as for 60% of accounts"),
+        (0.4, 0.45, "near the median of accounts"),
+        (0.39, 0.55, "lower than 55% of accounts"),
+    ],
+)
+def test_standing_words(below, above, words):
+    assert standing_words(below, above) == words
+
+
+def test_standing_counts_accounts_strictly_below_and_above_and_skips_missing_values():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 2.0, 3.0, np.nan, 5.0]})
+    below, above = Standing(frame).shares("x", np.array([2.0, 4.0, 0.0]))
+    assert below.tolist() == [0.2, 0.8, 0.0]
+    assert above.tolist() == [0.4, 0.2, 1.0]
 
 
 @pytest.mark.parametrize(

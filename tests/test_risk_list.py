@@ -152,6 +152,21 @@ def test_reasons_raise_and_protective_factors_lower_the_score(setup):
     assert texts.str.contains("usual|fell|rose|no data|smb|enterprise|mid_market").all()
 
 
+def test_a_reason_inside_the_usual_range_states_the_share_of_accounts_it_is_compared_with(setup):
+    features, _, _ = setup
+    risk = make_list(setup).accounts
+    rows = snapshot(features, DATES[-1]).set_index("account_id")
+    pattern = r"(lower|higher) than (\d+)% of accounts"
+    placed = risk["reason_1"].str.extract(pattern).dropna()
+    assert len(placed), "no reason inside the usual range: the test data no longer covers this case"
+    for i, (side, percent) in placed.iterrows():
+        name = risk.loc[i, "reason_1_feature"]
+        values = rows[name].astype("float64").dropna()
+        value = rows.loc[risk.loc[i, "account_id"], name]
+        share = (values > value).mean() if side == "lower" else (values < value).mean()
+        assert int(percent) == round(share * 100)
+
+
 def test_probability_tier_rank_and_arr_at_risk_are_consistent(setup):
     risk = make_list(setup).accounts
     assert risk["churn_probability"].between(0, 1).all()
