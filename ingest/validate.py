@@ -303,9 +303,24 @@ def _flag(codes: np.ndarray, mask: np.ndarray, reason: str) -> None:
     codes[(codes == 0) & mask] = reason_code(reason)
 
 
-def infer_as_of(timestamps: list[pd.Series]) -> dt.date:
-    """The day after the latest usable event; the run's data cut-off when none is configured."""
-    latest = max((s.max() for s in timestamps if len(s) and pd.notna(s.max())), default=None)
+def infer_as_of(timestamps: list[pd.Series], now: pd.Timestamp | None = None) -> dt.date:
+    """The day after the latest usable event; the run's data cut-off when none is configured.
+
+    Events dated after `now` (the clock, by default) cannot have happened: they do not set the date, so
+    one mistyped year cannot add years of empty months, and `flag_log_rows` quarantines them as
+    `future_timestamp`. For logs of the past, the result depends on the data alone.
+    """
+    now = pd.Timestamp.now(tz="UTC") if now is None else now
+    later = sum(int((s > now).sum()) for s in timestamps)
+    if later:
+        log.warning(
+            "%d event(s) are dated after now (%s): they do not set the as-of date and are quarantined as "
+            "future_timestamp",
+            later,
+            now.isoformat(timespec="seconds"),
+        )
+    past = [s[s <= now] for s in timestamps]
+    latest = max((s.max() for s in past if len(s) and pd.notna(s.max())), default=None)
     if latest is None:
         raise InputError("no usable events in any log, so the as-of date cannot be inferred; set data.as_of")
     as_of = latest.date() + dt.timedelta(days=1)

@@ -161,19 +161,25 @@ def account_facts(accounts: pd.DataFrame, ids: pd.Series, date: pd.Timestamp) ->
 
 def next_renewal(renewal: pd.Series, contract_type: pd.Series, date: pd.Timestamp) -> pd.Series:
     """The first renewal on or after ``date``: the accounts table holds one renewal date, so step it by
-    the contract's period (12 months annual, 1 month otherwise) to the scoring date."""
-    day = (date.tz_localize(None) if date.tz is not None else date).to_datetime64()
+    the contract's period (12 months annual, 1 month otherwise) to the scoring date. A renewal on a day
+    the month lacks falls on the month's last day (the 31st: 28 February, then 31 March)."""
+    day = (date.tz_localize(None) if date.tz is not None else date).to_datetime64().astype("datetime64[D]")
     when = pd.to_datetime(renewal).to_numpy(dtype="datetime64[D]")
     period = np.where(contract_type.astype("object").to_numpy() == "annual", 12, 1)
     month = when.astype("datetime64[M]")
-    offset = when - month.astype("datetime64[D]")
-    behind = (day.astype("datetime64[M]") - month).astype("int64")
-    steps = np.floor_divide(behind, period)
+    offset = (when - month.astype("datetime64[D]")).astype("int64")  # day of the month, from 0
+
+    def renewal_after(steps: np.ndarray) -> np.ndarray:
+        """The renewal `steps` periods after `renewal`, on its day of the month or the month's last."""
+        target = month + (steps * period).astype("timedelta64[M]")
+        first = target.astype("datetime64[D]")
+        length = ((target + 1).astype("datetime64[D]") - first).astype("int64")
+        return first + np.minimum(offset, length - 1).astype("timedelta64[D]")
+
+    steps = np.floor_divide((day.astype("datetime64[M]") - month).astype("int64"), period)
     for _ in range(2):  # at most one more period is needed; two guards the day-of-month edge
-        candidate = (month + (steps * period).astype("timedelta64[M]")).astype("datetime64[D]") + offset
-        steps = np.where(candidate < day.astype("datetime64[D]"), steps + 1, steps)
-    candidate = (month + (steps * period).astype("timedelta64[M]")).astype("datetime64[D]") + offset
-    candidate = np.where(np.isnat(when), np.datetime64("NaT"), candidate)
+        steps = np.where(renewal_after(steps) < day, steps + 1, steps)
+    candidate = np.where(np.isnat(when), np.datetime64("NaT"), renewal_after(steps))
     return pd.Series(pd.to_datetime(candidate), index=renewal.index)
 
 

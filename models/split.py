@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+
+
+class SplitError(ValueError):
+    """The labelled data cannot be split by time into periods that each hold churn and non-churn."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ def make_split(dates: pd.Series, valid_months: int, test_months: int) -> TimeSpl
     """Choose period boundaries from the labelled observation dates."""
     months = sorted(pd.Series(dates).unique())
     if len(months) < valid_months + test_months + 1:
-        raise ValueError(
+        raise SplitError(
             f"Need at least {valid_months + test_months + 1} labelled observation months for a time "
             f"split (valid {valid_months} + test {test_months} + train), found {len(months)}."
         )
@@ -47,3 +52,20 @@ def assign_periods(frame: pd.DataFrame, split: TimeSplit, label_days: int) -> pd
     period[(t >= split.valid_start) & (t < split.test_start) & (window_end <= split.valid_end)] = "valid"
     period[t >= split.test_start] = "test"
     return period
+
+
+def check_both_classes(period: pd.Series, labels: np.ndarray, split: TimeSplit) -> None:
+    """Raise SplitError naming each of train, valid and test that lacks churned or retained rows: no
+    model can learn, stop early or be tested on one class."""
+    problems = []
+    for name in ("train", "valid", "test"):
+        y = labels[(period == name).to_numpy()]
+        churned = int(y.sum())
+        if churned == 0 or churned == len(y):
+            problems.append(f"{name}: {len(y)} rows, {churned} churned")
+    if problems:
+        raise SplitError(
+            f"each period needs churned and retained accounts ({'; '.join(problems)}; split "
+            f"{split.describe()}). Check the accounts' churn_date column, data.as_of and "
+            "featurize.first_observation, or change train.valid_months / train.test_months."
+        )

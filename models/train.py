@@ -12,7 +12,7 @@ from models.baselines import fit_health_score, fit_logreg, health_score, logreg_
 from models.calibration import Calibrator, fit_calibrator
 from models.encoding import FeatureSpec, encode, infer_spec
 from models.lgbm import fit_lgbm, raw_score
-from models.split import TimeSplit, assign_periods, make_split
+from models.split import TimeSplit, assign_periods, check_both_classes, make_split
 from models.tuning import tune
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ def fit_all(
     log.info("split %s; rows per period %s", split.describe(), period.value_counts().to_dict())
     spec = infer_spec(labelled)
     x, y = encode(labelled, spec), labelled["label"].astype("int64").to_numpy()
+    check_both_classes(period, y, split)
     train, valid, held_out = (
         (period == "train").to_numpy(),
         (period == "valid").to_numpy(),

@@ -30,12 +30,16 @@ log = logging.getLogger("pipeline.evaluate")
 
 
 def load_test(params: Params) -> tuple[pd.DataFrame, list[str]]:
-    """Test-period predictions, joined with the simulator's truth when it exists."""
+    """Test-period predictions, joined with the simulator's truth when the pipeline reads the simulator's
+    sample (``paths.raw`` is ``paths.sample``). The truth belongs to that sample only: with your own
+    data there is no oracle, even though the sample stage still writes its truth."""
     predictions = pd.read_parquet(params.paths.model / "predictions.parquet")
     test = predictions[predictions["period"] == "test"].reset_index(drop=True)
     models = list(MODELS)
     truth_file = params.paths.truth / "truth.parquet"
-    if truth_file.exists():
+    if params.paths.raw.resolve() != params.paths.sample.resolve():
+        log.info("paths.raw (%s) is not the simulator's sample: no oracle", params.paths.raw)
+    elif truth_file.exists():
         truth = pd.read_parquet(truth_file, columns=["account_id", "observation_date", "p_churn"])
         truth["observation_date"] = pd.to_datetime(truth["observation_date"]).dt.tz_localize("UTC")
         test = test.merge(truth.rename(columns={"p_churn": "p_oracle"}), how="left", validate="one_to_one")

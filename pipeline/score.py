@@ -96,17 +96,26 @@ def score_accounts(
     )
 
 
+# UTF-8 with a byte-order mark: without it Excel reads the file as the local code page, and '16–201'
+# or 'Müller' turn into mojibake. pandas, Python's csv module and Google Sheets all read the mark.
+CSV_ENCODING = "utf-8-sig"
+
+
 def write_outputs(risk: RiskList, out: Path, report_rows: int, model_name: str) -> None:
     risk.accounts.to_parquet(out / "risk_list.parquet", index=False)
     csv = risk.accounts[csv_columns(risk.accounts)].assign(
         observation_date=risk.observation_date.strftime("%Y-%m-%d")
     )
-    spreadsheet_safe(csv).to_csv(out / "risk_list.csv", index=False, float_format="%.6g")
+    spreadsheet_safe(csv).to_csv(
+        out / "risk_list.csv", index=False, float_format="%.6g", encoding=CSV_ENCODING
+    )
     risk.changes.to_parquet(out / "changes.parquet", index=False)
     changes_csv = risk.changes[
         [c for c in risk.changes.columns if not c.endswith(("_contribution", "_remainder"))]
     ]
-    spreadsheet_safe(changes_csv).to_csv(out / "changes.csv", index=False, float_format="%.6g")
+    spreadsheet_safe(changes_csv).to_csv(
+        out / "changes.csv", index=False, float_format="%.6g", encoding=CSV_ENCODING
+    )
     (out / "report.html").write_text(render_report(risk, report_rows, model_name), encoding="utf-8")
 
 

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 from mlflow.tracking import MlflowClient
 
 _DVC_TEMP = f"{os.sep}.dvc{os.sep}tmp{os.sep}exps{os.sep}"
@@ -51,6 +52,14 @@ def dir_md5(path: Path) -> str:
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         digest.update(f"{file.relative_to(path)}:{file_md5(file)}\n".encode())
     return digest.hexdigest()
+
+
+def md5_of_test_rows(predictions: pd.DataFrame) -> str:
+    """A hash of the test rows: which accounts at which dates, with which labels. Two models' test
+    metrics compare only when it is the same: same data, same test period, same labelling."""
+    test = predictions.loc[predictions["period"] == "test", ["account_id", "observation_date", "label"]]
+    test = test.sort_values(["observation_date", "account_id"], ignore_index=True)
+    return hashlib.md5(pd.util.hash_pandas_object(test, index=False).to_numpy().tobytes()).hexdigest()
 
 
 def _git(*args: str) -> str | None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 import mlflow
 import yaml
 
 from ingest.atomic import atomic_dir
 from models.encoding import encode, read_features
+from models.split import SplitError
 from models.train import MODELS, Trained, fit_all
 from pipeline import tracking
 from pipeline.config import Params, load_params
@@ -46,6 +48,7 @@ def log_runs(params: Params, raw_params: dict, trained: Trained, model_dir) -> N
         "features_md5": tracking.file_md5(params.paths.features / "features.parquet"),
         "predictions_md5": tracking.file_md5(model_dir / "predictions.parquet"),
         "test_start": trained.split.describe()["test_start"],
+        "test_rows_md5": tracking.md5_of_test_rows(trained.predictions),
     }
     for name in MODELS:
         with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags={**tags, "model": name}):
@@ -74,14 +77,9 @@ def log_lightgbm(params: Params, trained: Trained, model_dir) -> None:
     )
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    params = load_params()
-    with open("params.yaml", encoding="utf-8") as fh:
-        raw_params = yaml.safe_load(fh)
-    features = read_features(params.paths.features / "features.parquet")
+def train_models(params: Params, features) -> Trained:
     cfg = params.train
-    trained = fit_all(
+    return fit_all(
         features,
         label_days=params.featurize.lead_days + params.featurize.horizon_days,
         valid_months=cfg.valid_months,
@@ -92,6 +90,19 @@ def main() -> None:
         health_weights=dict(cfg.health_score),
         tuning=cfg.tuning.model_dump(),
     )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    params = load_params()
+    with open("params.yaml", encoding="utf-8") as fh:
+        raw_params = yaml.safe_load(fh)
+    features = read_features(params.paths.features / "features.parquet")
+    try:
+        trained = train_models(params, features)
+    except SplitError as exc:  # the data's fault, not the code's: a short message, no traceback
+        log.error("train: %s", exc)
+        sys.exit(2)
     with atomic_dir(params.paths.model) as out:
         write_outputs(trained, out)
     log_runs(params, raw_params, trained, params.paths.model)

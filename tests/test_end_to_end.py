@@ -75,7 +75,11 @@ def test_repro_writes_every_output(project):
     assert len(risk) > 50
     assert set(risk["tier"]) <= {"red", "yellow", "green"}
     assert risk["churn_probability"].between(0, 1).all()
-    assert (work / "data/scores/risk_list.csv").stat().st_size > 0
+    csv_bytes = (work / "data/scores/risk_list.csv").read_bytes()
+    assert csv_bytes.startswith(b"\xef\xbb\xbfaccount_id,"), "no UTF-8 byte-order mark: Excel misreads '–'"
+    assert (
+        pd.read_csv(work / "data/scores/risk_list.csv")["account_id"].tolist() == risk["account_id"].tolist()
+    )
     counts = json.loads((work / "data/clean/counts.json").read_text())
     assert counts, "validate wrote no counts"
     metrics = json.loads((work / "reports/metrics.json").read_text())

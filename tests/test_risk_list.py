@@ -248,6 +248,11 @@ def test_a_model_directory_round_trips(setup, tmp_path: Path):
         ("2025-06-10", "annual", "2025-12-01", "2026-06-10"),  # past: rolled one year
         ("2027-06-10", "annual", "2025-12-01", "2026-06-10"),  # far future (historical scoring): rolled back
         ("2025-09-20", "monthly", "2025-12-01", "2025-12-20"),
+        ("2025-01-31", "monthly", "2025-02-01", "2025-02-28"),  # no 31 February: the month's last day
+        ("2025-01-31", "monthly", "2025-04-01", "2025-04-30"),
+        ("2025-01-31", "monthly", "2025-03-01", "2025-03-31"),  # and the 31st again where there is one
+        ("2024-02-29", "annual", "2025-01-01", "2025-02-28"),
+        ("2024-02-29", "annual", "2027-03-01", "2028-02-29"),
         ("2026-05-05", "monthly", "2025-12-01", "2025-12-05"),
     ],
 )

@@ -4,10 +4,11 @@ import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from pipeline.champion import auc_tag, decide_alias
-from pipeline.tracking import flatten, git_dirty, project_root
+from pipeline.tracking import flatten, git_dirty, md5_of_test_rows, project_root
 
 
 @pytest.mark.parametrize(
@@ -29,23 +30,45 @@ def test_flatten_names_params_like_dvc():
     }
 
 
-def _champion(test_start, auc):
-    return SimpleNamespace(tags={"test_start": test_start, "test_roc_auc": auc_tag(auc)})
+def _champion(test_rows, auc):
+    return SimpleNamespace(tags={"test_rows_md5": test_rows, "test_roc_auc": auc_tag(auc)})
 
 
 @pytest.mark.parametrize(
     ("champion", "auc", "alias"),
     [
         (None, 0.5, "champion"),  # the first version
-        (_champion("2025-08-01", 0.80), 0.81, "champion"),  # better on the same test period
-        (_champion("2025-08-01", 0.80), 0.80, "challenger"),  # a tie does not move the alias
-        (_champion("2025-08-01", 0.868281255259703), 0.868281255259703, "challenger"),  # nor a re-run's
-        (_champion("2025-08-01", 0.80), 0.79, "challenger"),
-        (_champion("2025-05-01", 0.70), 0.90, "challenger"),  # another test period: not comparable
+        (_champion("rows-a", 0.80), 0.81, "champion"),  # better on the same test rows
+        (_champion("rows-a", 0.80), 0.80, "challenger"),  # a tie does not move the alias
+        (_champion("rows-a", 0.868281255259703), 0.868281255259703, "challenger"),  # nor a re-run's
+        (_champion("rows-a", 0.80), 0.79, "challenger"),
+        (_champion("rows-b", 0.70), 0.90, "challenger"),  # other rows (data, period): not comparable
+        (SimpleNamespace(tags={"test_roc_auc": "0.7"}), 0.90, "challenger"),  # a version without the tag
     ],
 )
-def test_champion_moves_only_for_a_better_model_on_the_same_test_period(champion, auc, alias):
-    assert decide_alias(champion, "2025-08-01", auc) == alias
+def test_champion_moves_only_for_a_better_model_on_the_same_test_rows(champion, auc, alias):
+    assert decide_alias(champion, "rows-a", auc) == alias
+
+
+def _predictions(ids, labels, period="test"):
+    return pd.DataFrame(
+        {
+            "account_id": ids,
+            "observation_date": pd.Timestamp("2025-08-01", tz="UTC"),
+            "label": pd.array(labels, dtype="Int8"),
+            "period": period,
+            "p_lightgbm": 0.5,
+        }
+    )
+
+
+def test_test_rows_md5_sees_accounts_and_labels_of_the_test_period_only():
+    base = _predictions(["a", "b"], [0, 1])
+    same = pd.concat([_predictions(["b", "a"], [1, 0]), _predictions(["z"], [1], "valid")])
+    same["p_lightgbm"] = 0.9  # another model's scores on the same rows
+    assert md5_of_test_rows(same) == md5_of_test_rows(base)
+    assert md5_of_test_rows(_predictions(["a", "c"], [0, 1])) != md5_of_test_rows(base)
+    assert md5_of_test_rows(_predictions(["a", "b"], [0, 0])) != md5_of_test_rows(base)
 
 
 def test_git_dirty_sees_changed_code_or_params_but_not_the_pipelines_own_outputs(tmp_path, monkeypatch):
@@ -69,7 +92,7 @@ def test_git_dirty_sees_changed_code_or_params_but_not_the_pipelines_own_outputs
 
 def test_the_champion_alias_on_a_real_registry(tmp_path):
     """A first version becomes champion; evaluate running again on it leaves it so; an equal one is the
-    challenger; a better one takes over."""
+    challenger, and so is a better one tested on other rows (other data); a better one takes over."""
     from mlflow.tracking import MlflowClient
 
     from pipeline.champion import promote_if_better
@@ -79,8 +102,8 @@ def test_the_champion_alias_on_a_real_registry(tmp_path):
     client.create_registered_model("m")
     params = SimpleNamespace(train=SimpleNamespace(registered_model="m"))
 
-    def new_version() -> str:
-        run = client.create_run(experiment, tags={"test_start": "2025-08-01"})
+    def new_version(rows: str = "rows-a") -> str:
+        run = client.create_run(experiment, tags={"test_start": "2025-08-01", "test_rows_md5": rows})
         client.create_model_version("m", (tmp_path / "model").as_uri(), run_id=run.info.run_id)
         return run.info.run_id
 
@@ -89,7 +112,10 @@ def test_the_champion_alias_on_a_real_registry(tmp_path):
     assert promote_if_better(params, first, 0.8, client) == "champion"
     equal = new_version()
     assert promote_if_better(params, equal, 0.8, client) == "challenger"
+    assert promote_if_better(params, new_version("rows-b"), 0.95, client) == "challenger"
     better = new_version()
     assert promote_if_better(params, better, 0.81, client) == "champion"
     assert client.get_model_version_by_alias("m", "champion").run_id == better
-    assert client.get_model_version_by_alias("m", "challenger").run_id == equal
+    tags = client.get_model_version_by_alias("m", "champion").tags
+    assert tags["test_rows_md5"] == "rows-a"
+    assert tags["test_roc_auc"] == auc_tag(0.81)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from models.encoding import SchemaMismatchError, encode, infer_spec
-from models.split import assign_periods, make_split
+from models.split import SplitError, assign_periods, make_split
 from models.train import fit_all
 
 LGBM = {
@@ -55,6 +55,15 @@ def test_split_purges_labels_that_reach_into_later_periods():
     assert (end_of_label[period == "valid"] <= split.test_start).all()
     assert labelled.loc[period == "test", "observation_date"].min() == split.test_start
     assert (period == "purged").any()
+
+
+def test_a_period_without_churn_stops_with_a_plain_message():
+    features = synthetic_features()
+    labelled = features["label"].notna()
+    last_three = sorted(features.loc[labelled, "observation_date"].unique())[-3]
+    features.loc[labelled & (features["observation_date"] >= last_three), "label"] = 0
+    with pytest.raises(SplitError, match=r"test: \d+ rows, 0 churned"):
+        _fit(features)
 
 
 def test_planted_signal_is_found_and_beats_noise():

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -173,3 +174,13 @@ def test_stage_says_what_it_quarantined(raw_dir: Path, tmp_path: Path) -> None:
     result = run_stage(tmp_path, raw_dir)
     assert result.returncode == 0
     assert "logins.csv: logins: quarantined unknown_account 1; e.g. row 11 (unknown_account)" in result.stderr
+
+
+def test_an_event_after_now_does_not_set_the_inferred_as_of() -> None:
+    from ingest.validate import infer_as_of
+
+    now = pd.Timestamp("2026-01-15 12:00", tz="UTC")
+    logins = pd.Series(pd.to_datetime(["2025-12-30 08:00", "2030-01-01 00:00"], utc=True))
+    records = pd.Series(pd.to_datetime(["2025-12-31 23:00"], utc=True))
+    assert infer_as_of([logins, records], now) == dt.date(2026, 1, 1)
+    assert infer_as_of([logins, records], pd.Timestamp("2031-01-01", tz="UTC")) == dt.date(2030, 1, 2)
