@@ -7,11 +7,6 @@ import ibis.expr.types as ir
 
 from features.windows import KEYS, day_of, pct_change, ratio, without
 
-# Average lengths of a contract period; renewal timing is approximate to within a day or two.
-_YEAR_DAYS = 365.25
-_MONTH_DAYS = _YEAR_DAYS / 12
-
-
 CHANGE_DAYS = 90
 
 
@@ -22,7 +17,12 @@ def build_base(grid: ir.Table, accounts: ir.Table, history: ir.Table | None = No
     before t); the accounts table holds today's values, which at an earlier t would leak later
     downgrades. Without a history row before t the accounts table's value is the fallback.
     """
-    g = grid.select("account_id", "observation_date", t_day=day_of(grid.observation_date))
+    g = grid.select(
+        "account_id",
+        "observation_date",
+        t_day=day_of(grid.observation_date),
+        t_month=month_index(grid.observation_date.date()),
+    )
     a = accounts.select(
         _acct=accounts.account_id,
         account_key=accounts.account_key,
@@ -32,6 +32,8 @@ def build_base(grid: ir.Table, accounts: ir.Table, history: ir.Table | None = No
         _seats_now=accounts.seats.cast("int64"),
         _mrr_now=accounts.mrr.cast("float64"),
         start_day=accounts.contract_start.epoch_days(),
+        start_month=month_index(accounts.contract_start),
+        start_dom=accounts.contract_start.day().cast("int32"),
     )
     base = without(g.join(a, g.account_id == a._acct), "_acct")
     if history is None:
@@ -70,15 +72,37 @@ def _as_of(base: ir.Table, history: ir.Table, days_before: int) -> ir.Table:
     )
 
 
-def days_to_renewal(tenure_days: ir.IntegerValue, contract_type: ir.StringValue) -> ir.IntegerValue:
-    """Days to the next anniversary of the contract start (yearly for annual, monthly otherwise).
+def month_index(date: ir.DateValue) -> ir.IntegerValue:
+    """Months since year 0: consecutive calendar months get consecutive numbers."""
+    return date.year().cast("int32") * 12 + date.month().cast("int32") - 1
+
+
+def day_in_month(month: ir.IntegerValue, day_of_month: ir.IntegerValue) -> ir.IntegerValue:
+    """The day number (as `day_of`) of `day_of_month` in `month` (a `month_index`), or of the month's
+    last day when it is shorter: the 31st in April is the 30th."""
+
+    def first(m: ir.IntegerValue) -> ir.IntegerValue:
+        return ibis.date(m // 12, m % 12 + 1, 1).epoch_days()
+
+    length = first(month + 1) - first(month)
+    return first(month) + ibis.least(day_of_month, length) - 1
+
+
+def days_to_renewal(base: ir.Table) -> ir.IntegerValue:
+    """Days from t to the next renewal on or after it: the contract start's anniversary, yearly for
+    annual contracts and monthly otherwise, on the start's day of the month (or the month's last day).
 
     Derived from the start date rather than the accounts table's `renewal_date`, which is a snapshot
     as of the data cut-off: at an earlier t it would point at a future renewal (or the churn) and leak.
+    The risk list's `days_to_renewal`, stepped from `renewal_date`, agrees wherever that date is an
+    anniversary of the start.
     """
-    period = ibis.ifelse(contract_type == "annual", _YEAR_DAYS, _MONTH_DAYS)
-    tenure = tenure_days.cast("float64")
-    return ((tenure / period).ceil() * period - tenure).ceil().cast("int64")
+    period = ibis.ifelse(base.contract_type == "annual", 12, 1)
+    # the last anniversary month on or before t's month (the grid has only accounts started before t)
+    month = base.start_month + (base.t_month - base.start_month) // period * period
+    renewal = day_in_month(month, base.start_dom)
+    renewal = ibis.ifelse(renewal < base.t_day, day_in_month(month + period, base.start_dom), renewal)
+    return (renewal - base.t_day).cast("int64")
 
 
 def build_account_features(base: ir.Table) -> ir.Table:
@@ -94,7 +118,7 @@ def build_account_features(base: ir.Table) -> ir.Table:
         mrr=base.mrr,
         arr=base.mrr * 12.0,
         mrr_per_seat=ratio(base.mrr, base.seats),
-        days_to_renewal=days_to_renewal(tenure, base.contract_type),
+        days_to_renewal=days_to_renewal(base),
         seats_change_90d=(base.seats - base.seats_before).cast("float64"),
         mrr_change_pct_90d=pct_change(base.mrr, base.mrr_before),
     )

@@ -83,7 +83,7 @@ TEMPLATES: tuple[_Template, ...] = (
     _t("mrr", "account", "Monthly recurring revenue", "currency", "float64"),
     _t("arr", "account", "Annual recurring revenue (12 x MRR)", "currency", "float64"),
     _t("mrr_per_seat", "account", "Monthly revenue per licensed seat", "currency", "float64"),
-    _t("days_to_renewal", "account", "Days until the next contract renewal (approximate)", "days", "int64"),
+    _t("days_to_renewal", "account", "Days until the next contract renewal", "days", "int64"),
     _t("seats_change_90d", "account", "Change in licensed seats over the last 90 days", "count", "float64"),
     _t(
         "mrr_change_pct_90d",

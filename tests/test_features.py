@@ -274,9 +274,13 @@ def test_features_are_told_apart_whatever_their_names_and_the_core_list():
 @pytest.mark.parametrize(
     ("contract_type", "start", "expected_renewal"),
     [
-        ("annual", dt.date(2024, 1, 1), 214),  # 152 days in: 365.25 - 152 = 213.25, rounded up
-        ("annual", dt.date(2023, 6, 1), 365),  # 366 days in: 2 x 365.25 - 366 = 364.5
-        ("monthly", dt.date(2024, 5, 1), 30),  # 31 days in: 2 x 30.4375 - 31 = 29.875
+        ("annual", dt.date(2024, 1, 1), 214),  # renews 2025-01-01
+        ("annual", dt.date(2023, 6, 1), 0),  # renews on t itself, 2024-06-01
+        ("annual", dt.date(2023, 6, 2), 1),
+        ("annual", dt.date(2020, 2, 29), 272),  # 2025-02-28: no 29 February in 2025
+        ("monthly", dt.date(2024, 5, 1), 0),
+        ("monthly", dt.date(2024, 1, 31), 29),  # the 31st: 30 June, the month's last day
+        ("monthly", dt.date(2023, 12, 15), 14),
     ],
 )
 def test_account_attributes_and_renewal(contract_type, start, expected_renewal):
