@@ -14,7 +14,7 @@ from pathlib import Path
 from ingest.contract import OPTIONAL_TABLES, TABLES
 from ingest.errors import InputError, Problem
 from ingest.read import SUFFIXES, find_table_file, read_table_file
-from ingest.validate import ImportResult, RawTable
+from ingest.validate import ImportResult, RawTable, check_columns
 
 log = logging.getLogger(__name__)
 
@@ -63,5 +63,6 @@ def import_contract(raw_dir: Path) -> dict[str, RawTable]:
             except InputError as exc:
                 problems.extend(exc.problems)
     if problems:
-        raise InputError(problems)
+        # the files that did read are checked too, so that one run names every file's problem
+        raise InputError([*problems, *(p for raw in raws.values() for p in check_columns(raw))])
     return raws

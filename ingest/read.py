@@ -5,6 +5,7 @@ CSV values are read as strings so that ids keep their leading zeros; parsing hap
 
 from __future__ import annotations
 
+import csv
 import logging
 from pathlib import Path
 
@@ -94,7 +95,18 @@ def _read_csv(path: Path) -> pd.DataFrame:
     delimiter = sniff_delimiter(header_line)
     # Every column is read as a string (ids keep leading zeros); parsing happens in validation.
     columns = pd.read_csv(path, sep=delimiter, nrows=0, encoding="utf-8-sig").columns.tolist()
-    table = pacsv.read_csv(
+    try:
+        table = _read_csv_strings(path, delimiter, columns)
+    except pa.ArrowInvalid as exc:
+        ragged = ragged_rows(path, delimiter, len(columns))
+        if ragged is None:
+            raise
+        raise InputError([ragged]) from exc
+    return table.to_pandas()
+
+
+def _read_csv_strings(path: Path, delimiter: str, columns: list[str]) -> pa.Table:
+    return pacsv.read_csv(
         path,
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
@@ -105,7 +117,28 @@ def _read_csv(path: Path) -> pd.DataFrame:
             quoted_strings_can_be_null=True,
         ),
     )
-    return table.to_pandas()
+
+
+def ragged_rows(path: Path, delimiter: str, n_columns: int) -> Problem | None:
+    """Every row of a CSV file with another number of fields than its header, as one problem with line
+    numbers (Arrow stops at the first and names no line); None when every row has the header's count."""
+    bad = []
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        next(reader, None)
+        for fields in reader:
+            if fields and len(fields) != n_columns:
+                bad.append((reader.line_num, len(fields), delimiter.join(fields)))
+    if not bad:
+        return None
+    examples = tuple(f"line {line}: {n} fields {text[:60]!r}" for line, n, text in bad[:3])
+    return Problem(
+        path.name,
+        None,
+        f"rows with another number of fields than the header's {n_columns}",
+        len(bad),
+        examples,
+    )
 
 
 def _read_json_lines(path: Path) -> pd.DataFrame:

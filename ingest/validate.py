@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from ingest import contract
 from ingest.contract import ACCOUNT_HISTORY, ACCOUNTS, LOGS, RECORD_ACTIONS, Table
-from ingest.errors import InputError, Problem, format_examples, raise_if_any
+from ingest.errors import N_EXAMPLES, InputError, Problem, format_examples, raise_if_any
 from ingest.parse import (
     is_missing,
     parse_date,
@@ -164,9 +164,11 @@ def validate_tables(
             *history, usable_accounts
         )
 
-    shares = [(share_label(raws[n]), codes[n]) for n in codes if raws[n].table.is_log]
-    shares += [(s.file, s.codes[~s.ignored]) for s in sources]
-    raise_if_any([p for file, c in shares for p in check_quarantine_share(file, c, max_quarantine_share)])
+    shares = [
+        (share_label(raws[n]), codes[n], raws[n].frame, raws[n].rows) for n in codes if raws[n].table.is_log
+    ]
+    shares += [(s.file, s.codes[~s.ignored], s.frame[~s.ignored], s.rows[~s.ignored]) for s in sources]
+    raise_if_any([p for share in shares for p in check_quarantine_share(*share, max_quarantine_share)])
     data = assemble(raws, tables, codes, resolved)
     return add_sources(data, sources) if sources else data
 
@@ -382,8 +384,14 @@ def sort_and_find_duplicates(frame: pd.DataFrame, usable: np.ndarray) -> tuple[n
     return pos[~dup], pos[dup]
 
 
-def check_quarantine_share(file: str, codes: np.ndarray, max_share: float) -> list[Problem]:
-    """A file with most rows unusable is probably in the wrong format: stop rather than quarantine it."""
+def check_quarantine_share(
+    file: str, codes: np.ndarray, frame: pd.DataFrame, rows: np.ndarray, max_share: float
+) -> list[Problem]:
+    """A file with most rows unusable is probably in the wrong format: stop rather than quarantine it.
+
+    The message shows the first rows of the commonest reason as read (`frame`, row-aligned with
+    `codes`; `rows` their row numbers): a US date or an epoch number is plain to see there.
+    """
     n_bad = int((codes != 0).sum())
     if len(codes) == 0 or n_bad / len(codes) <= max_share:
         return []
@@ -393,7 +401,12 @@ def check_quarantine_share(file: str, codes: np.ndarray, max_share: float) -> li
         f"{n_bad} of {len(codes)} rows ({n_bad / len(codes):.0%}) would be quarantined, more than "
         f"validate.max_quarantine_share={max_share:.0%}; wrong format or wrong file? ({detail})"
     )
-    return [Problem(file, None, message)]
+    commonest = np.flatnonzero(codes == reason_code(by_reason.index[0]))[:N_EXAMPLES]
+    examples = tuple(
+        f"row {rows[i]} ({by_reason.index[0]}): " + " | ".join(map(str, frame.iloc[i].tolist()))[:100]
+        for i in commonest
+    )
+    return [Problem(file, None, message, examples=examples)]
 
 
 def assemble(
@@ -462,14 +475,21 @@ def count_rows(n_read: int, n_used: int, codes: np.ndarray) -> dict:
     return {"read": n_read, "used": n_used, "quarantined": quarantined}
 
 
-def describe_quarantine(data: CleanData, n_examples: int = 3) -> list[str]:
-    """One line per table with quarantined rows: counts by reason and the first few row numbers."""
+def describe_quarantine(data: CleanData) -> list[str]:
+    """One line per table with quarantined rows: the rows per reason, each with its first row number, e.g.
+    'logins.csv: quarantined 367 rows: duplicate 365 (first: row 12), unknown_account 2 (first: row 4)'."""
     lines = []
     for name, entry in sorted(data.counts.items()):
         if not entry["quarantined"]:
             continue
-        rows = data.quarantine.loc[data.quarantine["table"] == name, ["row", "reason"]].head(n_examples)
-        reasons = ", ".join(f"{reason} {n}" for reason, n in entry["quarantined"].items())
-        examples = ", ".join(f"row {r} ({reason})" for r, reason in rows.itertuples(index=False))
-        lines.append(f"{data.files[name]}: {name}: quarantined {reasons}; e.g. {examples}")
+        rows = data.quarantine.loc[data.quarantine["table"] == name, ["row", "reason"]]
+        first = rows.groupby("reason", sort=False)["row"].min()
+        total = sum(entry["quarantined"].values())
+        reasons = ", ".join(
+            f"{reason} {n} (first: row {first[reason]})" for reason, n in entry["quarantined"].items()
+        )
+        table = "" if data.files[name].split(".")[0] == name else f" ({name})"  # importers rename
+        lines.append(
+            f"{data.files[name]}{table}: quarantined {total} row{'s' if total != 1 else ''}: {reasons}"
+        )
     return lines

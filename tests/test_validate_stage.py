@@ -173,7 +173,7 @@ def test_stage_says_what_it_quarantined(raw_dir: Path, tmp_path: Path) -> None:
         fh.write("Z9,u9,2024-03-02T09:00:00Z\n")
     result = run_stage(tmp_path, raw_dir)
     assert result.returncode == 0
-    assert "logins.csv: logins: quarantined unknown_account 1; e.g. row 11 (unknown_account)" in result.stderr
+    assert "logins.csv: quarantined 1 row: unknown_account 1 (first: row 11)" in result.stderr
 
 
 def test_an_event_after_now_does_not_set_the_inferred_as_of() -> None:
