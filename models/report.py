@@ -178,7 +178,9 @@ TEMPLATE = """<!DOCTYPE html>
 <h2>Accounts that changed tier</h2>
 <div class="scroll"><table id="changes"><thead><tr></tr></thead><tbody></tbody></table></div>
 <p class="note">Model: __MODEL__. Reasons are the features that raised the account's score most (TreeSHAP);
-"usual" is the middle half of active accounts at this date. Change is against the previous scoring.</p>
+"usual" is the middle half of active accounts at this date, and "lower than 70% of accounts" places a
+value inside it. A reason says why the model scored the account so, not what caused the risk: the model
+weighs features together, so a few read against intuition. Change is against the previous scoring.</p>
 <script type="application/json" id="data">__DATA__</script>
 <script>
 "use strict";

@@ -62,10 +62,17 @@ def score(
     with atomic_dir(target) as tmp:
         write_outputs(risk, tmp, params.score.report_rows, str(model or params.paths.model))
     counts = risk.accounts["tier"].value_counts()
+    scored = risk.observation_date.date()
+    latest = (
+        f" (the latest observation date on or before {as_of.date()})"
+        if as_of and as_of.date() != scored
+        else ""
+    )
     typer.echo(
-        f"{len(risk.accounts)} accounts at {risk.observation_date.date()}: "
+        f"{len(risk.accounts)} accounts at {scored}{latest}: "
         + ", ".join(f"{counts.get(t, 0)} {t}" for t in ("red", "yellow", "green"))
-        + f"; {int(risk.changes['moved_into_red'].sum())} moved into red -> {target}"
+        + f"; {len(risk.changes)} changed tier, {int(risk.changes['moved_into_red'].sum())} of them into red"
+        + f" -> {target}"
     )
 
 

@@ -28,6 +28,8 @@ from pipeline.config import Params, load_params
 
 log = logging.getLogger("pipeline.evaluate")
 
+COMPARED_FIGURES = ("roc", "pr", "calibration", "gains")  # one curve per model; logged to every run
+
 
 def load_test(params: Params) -> tuple[pd.DataFrame, list[str]]:
     """Test-period predictions, joined with the simulator's truth when the pipeline reads the simulator's
@@ -61,7 +63,7 @@ def write_plots(test: pd.DataFrame, models: list[str], params: Params) -> dict[s
 
 
 def write_figures(curves, params: Params, out: Path) -> None:
-    for kind in ("roc", "pr", "calibration", "gains"):
+    for kind in COMPARED_FIGURES:
         plot_curves(kind, {name: c[kind] for name, c in curves.items()}, out / f"{kind}.png")
     features = read_features(params.paths.features / "features.parquet")
     spec = FeatureSpec.load(params.paths.model / "feature_spec.json")
@@ -94,7 +96,11 @@ def log_to_mlflow(params: Params, report: dict, figures: Path) -> dict:
             # would refuse a param's new value
             mlflow.set_tags(tracking.flatten({"evaluate": params.evaluate.model_dump(mode="json")}))
             mlflow.log_metrics(flat_metrics(report, name))
-            mlflow.log_artifacts(str(figures), "figures")
+            for figure in sorted(
+                figures.glob("*.png")
+            ):  # the curves compare all models; the rest is LightGBM's
+                if name == "lightgbm" or figure.stem in COMPARED_FIGURES:
+                    mlflow.log_artifact(str(figure), "figures")
             mlflow.log_dict(report, "metrics.json")
         if name == "lightgbm":
             champion.promote_if_better(params, run_id, report["lightgbm"]["roc_auc"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 
 import mlflow
 import yaml
@@ -45,6 +46,8 @@ def log_runs(params: Params, raw_params: dict, trained: Trained, model_dir) -> N
     tags = {
         **tracking.lineage_tags(params.paths.reports),
         "data_version": tracking.dir_md5(params.paths.clean),
+        "raw_path": str(params.paths.raw),
+        "as_of": _as_of(params.paths.clean),
         "features_md5": tracking.file_md5(params.paths.features / "features.parquet"),
         "predictions_md5": tracking.file_md5(model_dir / "predictions.parquet"),
         "test_start": trained.split.describe()["test_start"],
@@ -75,6 +78,12 @@ def log_lightgbm(params: Params, trained: Trained, model_dir) -> None:
         signature=mlflow.models.infer_signature(x, trained.booster.predict(x)),
         registered_model_name=params.train.registered_model,
     )
+
+
+def _as_of(clean: Path) -> str:
+    """The data cut-off validate resolved (data.as_of, or inferred from the events)."""
+    manifest = clean / "manifest.json"
+    return json.loads(manifest.read_text(encoding="utf-8"))["as_of"] if manifest.exists() else "unknown"
 
 
 def train_models(params: Params, features) -> Trained:

@@ -159,7 +159,17 @@ def test_mlflow_server_shows_all_three_models_with_the_same_metrics(project):
     test_keys = [{k for k in keys if k.startswith("test_")} for keys, _ in by_model.values()]
     assert test_keys[0] and all(keys == test_keys[0] for keys in test_keys)
     for _, tags in by_model.values():
-        assert {"git_commit", "git_dirty", "data_version", "test_start"} <= set(tags)
+        assert {"git_commit", "git_dirty", "data_version", "raw_path", "as_of", "test_rows_md5"} <= set(tags)
+        assert tags["as_of"] == json.loads((work / "data/clean/manifest.json").read_text())["as_of"]
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+    figures = {}
+    for run in runs:
+        model = next(t["value"] for t in run["data"]["tags"] if t["key"] == "model")
+        figures[model] = {Path(a.path).stem for a in client.list_artifacts(run["info"]["run_id"], "figures")}
+    assert figures["logreg"] == figures["health_score"] == {"roc", "pr", "calibration", "gains"}
+    assert figures["lightgbm"] == {"roc", "pr", "calibration", "gains", "importance", "shap_summary"}
 
 
 def test_plots_page_renders_offline(project):
