@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import pandas as pd
 
 from ingest.contract import CONTRACT_TYPES, SEGMENTS
-from ingest.errors import Problem, format_examples
+from ingest.errors import N_EXAMPLES, Problem, format_examples
 
 # pandera imports pyspark.pandas when it is installed (the Spark engine needs pyspark), and pyspark
 # warns about pandas 3 when it is imported: once as pandera loads, once as its first validation
@@ -88,15 +89,19 @@ def _validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> None:
         schema.validate(frame, lazy=True)
 
 
-def check_history_schema(frame: pd.DataFrame, file: str, skip_null_columns: set[str]) -> list[Problem]:
+def check_history_schema(
+    frame: pd.DataFrame, file: str, skip_null_columns: set[str], show: ShowRow | None = None
+) -> list[Problem]:
     try:
         _validate(history_schema(), frame)
     except pa.errors.SchemaErrors as exc:
-        return summarise_failures(exc.failure_cases, file, skip_null_columns)
+        return summarise_failures(exc.failure_cases, file, skip_null_columns, show)
     return []
 
 
-def check_accounts_schema(frame: pd.DataFrame, file: str, skip_null_columns: set[str]) -> list[Problem]:
+def check_accounts_schema(
+    frame: pd.DataFrame, file: str, skip_null_columns: set[str], show: ShowRow | None = None
+) -> list[Problem]:
     """Validate lazily; one Problem per (column, check) with its row count and example values.
 
     `skip_null_columns` holds columns whose unparseable values were already reported (now null).
@@ -104,11 +109,18 @@ def check_accounts_schema(frame: pd.DataFrame, file: str, skip_null_columns: set
     try:
         _validate(accounts_schema(), frame)
     except pa.errors.SchemaErrors as exc:
-        return summarise_failures(exc.failure_cases, file, skip_null_columns)
+        return summarise_failures(exc.failure_cases, file, skip_null_columns, show)
     return []
 
 
-def summarise_failures(cases: pd.DataFrame, file: str, skip_null_columns: set[str]) -> list[Problem]:
+ShowRow = Callable[[int, str], str]  # (frame index, column) -> the row as the user wrote it
+
+
+def summarise_failures(
+    cases: pd.DataFrame, file: str, skip_null_columns: set[str], show: ShowRow | None = None
+) -> list[Problem]:
+    """One Problem per (column, check). With `show`, the examples are the first failing rows as read
+    ('row 4 (A0003): '-3''), not the parsed values ('-3.0'), which the user could not find in the file."""
     problems = []
     for (column, check), group in cases.groupby(["column", "check"], sort=True, dropna=False):
         if check == "not_nullable" and column in skip_null_columns:
@@ -117,7 +129,10 @@ def summarise_failures(cases: pd.DataFrame, file: str, skip_null_columns: set[st
             continue  # one problem per key, not one per key column
         message = _MESSAGES.get(str(check), str(check))
         n_rows = group["index"].nunique() if group["index"].notna().any() else len(group)
-        problems.append(
-            Problem(file, str(column), message, int(n_rows), format_examples(group["failure_case"]))
-        )
+        rows = group["index"].dropna().unique()[:N_EXAMPLES]
+        if show is not None and len(rows):
+            examples = tuple(show(int(i), str(column)) for i in rows)
+        else:
+            examples = format_examples(group["failure_case"])
+        problems.append(Problem(file, str(column), message, int(n_rows), examples))
     return problems

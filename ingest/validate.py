@@ -194,7 +194,7 @@ def clean_accounts(raw: RawTable) -> tuple[pd.DataFrame, np.ndarray]:
         raise InputError([Problem(raw.file, None, "has no rows; every event would have an unknown account")])
     frame, problems, unparseable = parse_accounts(raw)
     duplicate = frame.duplicated(keep="first").to_numpy()
-    problems += check_accounts_schema(frame[~duplicate], raw.file, unparseable)
+    problems += check_accounts_schema(frame[~duplicate], raw.file, unparseable, row_as_read(raw))
     problems += check_churn_after_start(frame[~duplicate], raw.file)
     raise_if_any(problems)
     codes = np.where(duplicate, reason_code("duplicate"), 0).astype(np.int8)
@@ -239,7 +239,7 @@ def clean_history(raw: RawTable) -> tuple[pd.DataFrame, np.ndarray]:
     out["plan"] = parse_string(f["plan"])
     frame = pd.DataFrame(out)[list(ACCOUNT_HISTORY.columns)]
     duplicate = frame.duplicated(keep="first").to_numpy()
-    problems += check_history_schema(frame[~duplicate], raw.file, unparseable)
+    problems += check_history_schema(frame[~duplicate], raw.file, unparseable, row_as_read(raw))
     raise_if_any(problems)
     codes = np.where(duplicate, reason_code("duplicate"), 0).astype(np.int8)
     return frame.astype({"seats": "int64"}), codes
@@ -255,10 +255,24 @@ def flag_history_rows(
     return used.reset_index(drop=True), codes
 
 
+def row_as_read(raw: RawTable) -> Callable[[int, str], str]:
+    """For an error message: a row's number in the file, its account and its raw value in `column`."""
+
+    def show(i: int, column: str) -> str:
+        value = raw.frame[column].iloc[i] if column in raw.frame else None
+        if column == "account_id":
+            return f"row {raw.rows[i]}: {value!r}"
+        return f"row {raw.rows[i]} ({raw.frame['account_id'].iloc[i]}): {value!r}"
+
+    return show
+
+
 def _bad_values(raw: RawTable, column: str, bad: np.ndarray, message: str) -> list[Problem]:
     if not bad.any():
         return []
-    return [Problem(raw.file, column, message, int(bad.sum()), format_examples(raw.frame[column][bad]))]
+    show = row_as_read(raw)
+    examples = tuple(show(int(i), column) for i in np.flatnonzero(bad)[:N_EXAMPLES])
+    return [Problem(raw.file, column, message, int(bad.sum()), examples)]
 
 
 def check_churn_after_start(accounts: pd.DataFrame, file: str) -> list[Problem]:
