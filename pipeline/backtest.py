@@ -7,13 +7,14 @@ import logging
 from ingest.atomic import atomic_file
 from models.backtest import rolling_origin
 from models.encoding import read_features
+from pipeline import setup_logging
 from pipeline.config import load_params
 
 log = logging.getLogger("pipeline.backtest")
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging()
     params = load_params()
     features = read_features(params.paths.features / "features.parquet")
     cfg = params.train

@@ -17,6 +17,7 @@ import pandas as pd
 import typer
 
 from ingest.atomic import atomic_dir
+from pipeline import setup_logging
 from pipeline.config import load_params
 from pipeline.score import load_model, score_accounts, write_outputs
 
@@ -48,7 +49,7 @@ def score(
     params_file: Annotated[Path, typer.Option("--params", exists=True)] = Path("params.yaml"),
 ) -> None:
     """Score every active account into a risk list, a change report and an HTML report."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(logging.WARNING)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar is enough: ours
     params = load_params(params_file)
     scoring_model = load_model(model or params.paths.model, params.train.experiment)

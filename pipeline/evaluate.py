@@ -23,7 +23,7 @@ from models.encoding import FeatureSpec, encode, read_features
 from models.evaluation import curve_points, evaluate_models
 from models.figures import plot_curves, plot_importance, plot_shap_summary
 from models.train import MODELS
-from pipeline import champion, tracking
+from pipeline import champion, setup_logging, tracking
 from pipeline.config import Params, load_params
 
 log = logging.getLogger("pipeline.evaluate")
@@ -124,7 +124,7 @@ def flat_metrics(report: dict, name: str) -> dict[str, float]:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging()
     params = load_params()
     test, models = load_test(params)
     cfg = params.evaluate

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from features import build_labelled_features
 from features.engine import connect, register_tables, write_parquet
 from ingest.atomic import atomic_file
+from pipeline import setup_logging
 from pipeline.config import Featurize, load_params
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def quiet_collector() -> None:
 
 def main() -> None:
     quiet_collector()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     params = load_params()
     start = time.perf_counter()
     out = params.paths.features / OUTPUT

@@ -19,6 +19,7 @@ from pathlib import Path
 import vl_convert
 
 from ingest.atomic import atomic_file
+from pipeline import setup_logging
 from pipeline.config import load_params
 
 log = logging.getLogger("pipeline.plots")
@@ -64,7 +65,7 @@ def _render_entry(entry: dict) -> str:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging()
     revisions = sys.argv[1:]
     out = load_params().paths.reports / "plots.html"
     title = "Churn model plots: " + (" vs ".join(revisions) or "HEAD vs workspace")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from pipeline import setup_logging
 from pipeline.config import load_params
 from simulator import simulate_to_dir
 
@@ -11,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     params = load_params()
     summary = simulate_to_dir(params.sample, params.featurize, params.paths.sample, params.paths.truth)
     log.info(

@@ -31,6 +31,7 @@ from models.risk_list import (
     spreadsheet_safe,
 )
 from models.tiers import TierRule
+from pipeline import setup_logging
 from pipeline.config import Params, Score, load_params
 
 log = logging.getLogger("pipeline.score")
@@ -120,7 +121,7 @@ def write_outputs(risk: RiskList, out: Path, report_rows: int, model_name: str) 
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging()
     params = load_params()
     model = load_model(params.paths.model, params.train.experiment)
     risk = score_accounts(params, model)

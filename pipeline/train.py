@@ -18,7 +18,7 @@ from ingest.atomic import atomic_dir
 from models.encoding import encode, read_features
 from models.split import SplitError
 from models.train import MODELS, Trained, fit_all
-from pipeline import tracking
+from pipeline import setup_logging, tracking
 from pipeline.config import Params, load_params
 
 log = logging.getLogger("pipeline.train")
@@ -102,7 +102,7 @@ def train_models(params: Params, features) -> Trained:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging()
     params = load_params()
     with open("params.yaml", encoding="utf-8") as fh:
         raw_params = yaml.safe_load(fh)

@@ -13,13 +13,14 @@ from ingest.errors import InputError
 from ingest.importers import import_raw
 from ingest.validate import describe_quarantine, validate_tables
 from ingest.write import write_clean
+from pipeline import setup_logging
 from pipeline.config import load_params
 
 log = logging.getLogger(__name__)
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging()
     params = load_params()
     cfg = params.validate_
     try:
