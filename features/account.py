@@ -44,6 +44,10 @@ def build_base(grid: ir.Table, accounts: ir.Table, history: ir.Table | None = No
         return without(base, "_plan_now", "_seats_now", "_mrr_now")
     now = _as_of(base, history, 0)
     before = _as_of(base, history, CHANGE_DAYS).rename(seats_before="seats", mrr_before="mrr")
+    # A view: the lookups are computed from `base`, and ibis would otherwise resolve base's account_key
+    # and t_day to the lookup's side of the left join, null wherever an account had no history row
+    # before t (and every feature of that row was lost).
+    base = base.view()
     base = base.left_join(now, list(KEYS)).select(base, now.seats, now.mrr, now.plan)
     base = base.left_join(before, list(KEYS)).select(base, before.seats_before, before.mrr_before)
     base = base.mutate(

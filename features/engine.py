@@ -61,6 +61,7 @@ def start_spark_session(master: str, conf: Mapping[str, SparkValue]):  # -> pysp
     settings = {
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",  # progress bars would fill the stage's log
         # the standard Parquet timestamp (microseconds, UTC) rather than Spark's legacy INT96
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         **(LOCAL_SPARK_CONF if master.startswith("local") else {}),

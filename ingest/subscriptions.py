@@ -16,12 +16,11 @@ import numpy as np
 import pandas as pd
 
 from ingest.contract import ACCOUNT_HISTORY, ACCOUNTS
-from ingest.errors import InputError
 from ingest.events import GENERIC_COLUMNS, select_columns, split_events
 from ingest.mapping import SubscriptionsMapping, SubscriptionsSource, load_mapping
 from ingest.parse import is_missing, parse_date, parse_id, parse_number, parse_string, parse_timestamp
 from ingest.read import find_table_file, read_table_file
-from ingest.validate import ImportResult, RawTable, SourceTable, reason_code
+from ingest.validate import ImportResult, RawTable, SourceTable, infer_as_of, reason_code
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +52,11 @@ def import_subscriptions(
 
 
 def infer_as_of_from_logs(logs: dict[str, RawTable]) -> dt.date:
-    """The day after the latest parseable event (what validation infers too), needed to tell churn."""
-    latest = None
-    for raw in logs.values():
-        parsed, _ = parse_timestamp(raw.frame["timestamp"], raw.file, "timestamp")
-        top = parsed.max()
-        if pd.notna(top) and (latest is None or top > latest):
-            latest = top
-    if latest is None:
-        raise InputError(
-            "no event with a readable timestamp, so the as-of date cannot be inferred; set data.as_of"
-        )
-    return latest.date() + dt.timedelta(days=1)
+    """The as-of date validation would infer (see `infer_as_of`: events dated after now do not count),
+    needed here already to tell churn."""
+    return infer_as_of(
+        [parse_timestamp(raw.frame["timestamp"], raw.file, "timestamp")[0] for raw in logs.values()]
+    )
 
 
 def import_accounts(

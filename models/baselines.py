@@ -57,13 +57,18 @@ def logreg_log_odds(x: pd.DataFrame, spec: FeatureSpec, model: dict) -> np.ndarr
     return design[model["columns"]].to_numpy() @ np.asarray(model["coef"]) + model["intercept"]
 
 
+def _scale(values: pd.Series) -> float:
+    """The standard deviation, or 1 when it is 0 or undefined (a constant or empty column)."""
+    std = float(values.std())
+    return std if np.isfinite(std) and std > 0 else 1.0
+
+
 def _design(x: pd.DataFrame, spec: FeatureSpec, scaling: dict | None) -> tuple[pd.DataFrame, dict]:
     numeric = [c for c in spec.features if c not in spec.categorical]
     if scaling is None:
         values = x[numeric]
-        scaling = {
-            c: [float(np.nan_to_num(values[c].median())), float(values[c].std() or 1.0)] for c in numeric
-        }
+        # an empty column (say a core feature nobody uses) gets centre 0 and scale 1: all zeros, no NaN
+        scaling = {c: [float(np.nan_to_num(values[c].median())), _scale(values[c])] for c in numeric}
     columns = {c: (x[c].fillna(scaling[c][0]) - scaling[c][0]) / scaling[c][1] for c in numeric}
     for column, levels in spec.categorical.items():
         for code, level in enumerate(levels):

@@ -75,7 +75,10 @@ def _joined(frame: pd.DataFrame, prefix: str) -> list[list[str]]:
 
 
 def _records(frame: pd.DataFrame, columns: tuple) -> list[dict[str, Any]]:
+    """One dict per row: the columns shown, plus account_id (the filter searches it, the account's cell
+    shows it on hover)."""
     keys = [key for key, _, _ in columns if key in frame.columns]
+    keys += ["account_id"] if "account_id" in frame.columns and "account_id" not in keys else []
     out = []
     for row in frame[keys].to_dict("records"):
         out.append({k: _num(v) if isinstance(v, float) else (None if _na(v) else v) for k, v in row.items()})
@@ -169,7 +172,8 @@ TEMPLATE = """<!DOCTYPE html>
 <th class="num">ARR</th><th class="num">ARR at risk</th></tr></thead><tbody></tbody></table>
 <h2>Accounts</h2>
 <div class="controls">
-  <input id="filter" type="search" placeholder="Filter: name, owner, reason…" size="32" aria-label="Filter">
+  <input id="filter" type="search" placeholder="Filter: name, id, owner, reason…" size="32"
+         aria-label="Filter">
   <select id="tier-filter" aria-label="Tier"><option value="">All tiers</option></select>
   <select id="segment-filter" aria-label="Segment"><option value="">All segments</option></select>
   <span id="count" class="note"></span>
@@ -225,7 +229,10 @@ function body(table, columns, rows) {
   const tbody = el("tbody");
   rows.forEach(r => {
     const tr = el("tr");
-    columns.forEach(([key, , kind]) => tr.appendChild(cell(r[key], kind)));
+    columns.forEach(([key, , kind]) => {
+      const td = tr.appendChild(cell(r[key], kind));
+      if (key === "account_name" && r.account_id) td.title = r.account_id;
+    });
     tbody.appendChild(tr);
   });
   table.replaceChild(tbody, table.querySelector("tbody"));
@@ -249,7 +256,8 @@ function render() {
   const segment = document.getElementById("segment-filter").value;
   let rows = DATA.rows.filter(r =>
     (!tier || r.tier === tier) && (!segment || r.segment === segment) &&
-    (!text || [r.account_name, r.owner, r.segment, r.tier, ...(r.reasons || []), ...(r.protective || [])]
+    (!text || [r.account_id, r.account_name, r.owner, r.segment, r.tier,
+               ...(r.reasons || []), ...(r.protective || [])]
       .some(v => v && String(v).toLowerCase().includes(text))));
   if (sortState.index !== null) {
     const [key, , kind] = DATA.columns[sortState.index];

@@ -136,7 +136,8 @@ def score_rows(
 
 
 def account_facts(accounts: pd.DataFrame, ids: pd.Series, date: pd.Timestamp) -> pd.DataFrame:
-    """Name, segment, owner, ARR and the next renewal on or after ``date`` for each id (in order)."""
+    """Name, segment, owner, ARR and the next renewal on or after ``date`` for each id (in order): from
+    `renewal_date`, or when that is empty from `contract_start`."""
     table = accounts.drop_duplicates("account_id").set_index("account_id")
     found = table.reindex(ids.to_numpy())
     if found["segment"].isna().any():
@@ -144,7 +145,10 @@ def account_facts(accounts: pd.DataFrame, ids: pd.Series, date: pd.Timestamp) ->
             "%d scored accounts are missing from the accounts table", int(found["segment"].isna().sum())
         )
     owner = found["owner"] if "owner" in found else pd.Series(None, index=found.index, dtype="str")
-    renewal = next_renewal(found["renewal_date"], found["contract_type"], date)
+    # Without a renewal date (a running subscription, say), the contract start's anniversaries: the rule
+    # the days_to_renewal feature follows, so that the list and a renewal reason agree.
+    anchor = pd.to_datetime(found["renewal_date"]).fillna(pd.to_datetime(found["contract_start"]))
+    renewal = next_renewal(anchor, found["contract_type"], date)
     day = date.tz_localize(None) if date.tz is not None else date
     return pd.DataFrame(
         {

@@ -66,6 +66,7 @@ def check_both_classes(period: pd.Series, labels: np.ndarray, split: TimeSplit) 
     if problems:
         raise SplitError(
             f"each period needs churned and retained accounts ({'; '.join(problems)}; split "
-            f"{split.describe()}). Check the accounts' churn_date column, data.as_of and "
-            "featurize.first_observation, or change train.valid_months / train.test_months."
+            f"{split.describe()}). Check the churn dates (the accounts table's churn_date, or what "
+            "your importer derived), data.as_of and featurize.first_observation, or change "
+            "train.valid_months / train.test_months."
         )

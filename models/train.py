@@ -52,6 +52,14 @@ def fit_all(
     spec = infer_spec(labelled)
     x, y = encode(labelled, spec), labelled["label"].astype("int64").to_numpy()
     check_both_classes(period, y, split)
+    empty = [c for c in spec.features if labelled.loc[(period == "train").to_numpy(), c].isna().all()]
+    if empty:
+        log.warning(
+            "%d feature(s) have no value in the training period, so no model can use them: %s (a core "
+            "feature in featurize.core_features that your logs never name leaves its days_to_first_* empty)",
+            len(empty),
+            ", ".join(empty),
+        )
     train, valid, held_out = (
         (period == "train").to_numpy(),
         (period == "valid").to_numpy(),

@@ -10,16 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
+from lightgbm.basic import LightGBMError
 
 from ingest.atomic import atomic_dir
 from pipeline import setup_logging
 from pipeline.config import load_params
-from pipeline.score import load_model, score_accounts, write_outputs
+from pipeline.score import OUTPUT_FILES, load_model, score_accounts, write_outputs
 
 app = typer.Typer(help="Churn prediction for B2B SaaS customer success.", no_args_is_help=True)
 
@@ -52,14 +54,21 @@ def score(
     setup_logging(logging.WARNING)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar is enough: ours
     params = load_params(params_file)
-    scoring_model = load_model(model or params.paths.model, params.train.experiment)
-    earlier = pd.read_parquet(previous) if previous is not None else None
-    rows = _rows_to_score(params.paths.features / "features.parquet", earlier is None)
-    with typer.progressbar(length=rows, label="Scoring", show_pos=True) as bar:
-        risk = score_accounts(
-            params, scoring_model, as_of.date() if as_of else None, earlier, progress=bar.update
-        )
     target = out or params.paths.scores
+    try:
+        check_replaceable(target)
+        scoring_model = load_model(model or params.paths.model, params.train.experiment)
+        earlier = pd.read_parquet(previous) if previous is not None else None
+        rows = _rows_to_score(params.paths.features / "features.parquet", earlier is None)
+        with typer.progressbar(length=rows, label="Scoring", show_pos=True) as bar:
+            risk = score_accounts(
+                params, scoring_model, as_of.date() if as_of else None, earlier, progress=bar.update
+            )
+    except Exception as exc:
+        if not is_user_error(exc) or os.environ.get("CHURN_DEBUG") == "1":
+            raise
+        typer.echo(f"churn score: {str(exc).strip().splitlines()[0]}", err=True)
+        raise typer.Exit(2) from None
     with atomic_dir(target) as tmp:
         write_outputs(risk, tmp, params.score.report_rows, str(model or params.paths.model))
     counts = risk.accounts["tier"].value_counts()
@@ -75,6 +84,29 @@ def score(
         + f"; {len(risk.changes)} changed tier, {int(risk.changes['moved_into_red'].sum())} of them into red"
         + f" -> {target}"
     )
+
+
+def is_user_error(exc: Exception) -> bool:
+    """Wrong input rather than a bug, worth one line on stderr and exit status 2 (CHURN_DEBUG=1 shows
+    the traceback): a bad date or list (ValueError, pyarrow's ArrowInvalid among them), a missing
+    file, a model directory or registry name that is not there (LightGBM's and MLflow's own errors).
+    MLflow is imported only for a registry URI, and so is checked only then."""
+    mlflow_errors = sys.modules.get("mlflow.exceptions")
+    registry = (mlflow_errors.MlflowException,) if mlflow_errors else ()
+    return isinstance(exc, (ValueError, OSError, LightGBMError, *registry))
+
+
+def check_replaceable(target: Path) -> None:
+    """The output directory is replaced as a whole: refuse one that holds anything but a risk list's
+    files (``--out .`` must not take the project with it)."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise FileExistsError(f"{target} is a file, not a directory")
+    others = sorted(p.name for p in target.iterdir() if p.name not in OUTPUT_FILES)
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise FileExistsError(f"{target} holds other files ({shown}); give an empty or new directory")
 
 
 def _rows_to_score(features: Path, with_previous: bool) -> int:

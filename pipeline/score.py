@@ -37,10 +37,18 @@ from pipeline.config import Params, Score, load_params
 log = logging.getLogger("pipeline.score")
 
 
+MODEL_FILES = ("lgbm.txt", "feature_spec.json", "calibrator.json")
+OUTPUT_FILES = ("risk_list.parquet", "risk_list.csv", "changes.parquet", "changes.csv", "report.html")
+PREVIOUS_COLUMNS = ("account_id", "churn_probability", "tier", "observation_date")
+
+
 def load_model(source: str | Path, experiment: str) -> ScoringModel:
     """A model directory (lgbm.txt, feature_spec.json, calibrator.json) or a registry URI
     (``models:/name@alias`` or ``models:/name/version``) whose run holds the calibrator and spec."""
     if not str(source).startswith("models:/"):
+        missing = [f for f in MODEL_FILES if not (Path(source) / f).is_file()]
+        if missing:
+            raise FileNotFoundError(f"{source} is not a model directory: it lacks {', '.join(missing)}")
         return ScoringModel.from_dir(Path(source))
     import mlflow
     from mlflow.store.artifact.utils.models import get_model_name_and_version
@@ -84,10 +92,8 @@ def score_accounts(
     features = read_features(params.paths.features / "features.parquet")
     accounts = pd.read_parquet(params.paths.clean / "accounts.parquet")
     date, previous_date = pick_dates(features, as_of)
-    if previous_list is not None and "observation_date" in previous_list:
-        previous_date = (
-            pd.Timestamp(previous_list["observation_date"].iloc[0]) if len(previous_list) else None
-        )
+    if previous_list is not None:
+        previous_date = check_previous_list(previous_list, date)
     current = score_rows(model, snapshot(features, date), progress=progress)
     previous = None
     if previous_date is not None and (features["observation_date"] == previous_date).any():
@@ -95,6 +101,22 @@ def score_accounts(
     return build_risk_list(
         model, current, accounts, date, settings_from(params.score), previous, previous_date, previous_list
     )
+
+
+def check_previous_list(previous_list: pd.DataFrame, date: pd.Timestamp) -> pd.Timestamp | None:
+    """The date of an earlier risk list (``--previous``); ValueError unless it is one, of a date before
+    ``date``: a change against a later list would run backwards."""
+    missing = [c for c in PREVIOUS_COLUMNS if c not in previous_list.columns]
+    if missing:
+        raise ValueError(f"the previous list lacks {', '.join(missing)}: is it a risk_list.parquet?")
+    if not len(previous_list):
+        return None
+    previous_date = pd.Timestamp(previous_list["observation_date"].iloc[0])
+    if previous_date >= date:
+        raise ValueError(
+            f"the previous list is of {previous_date.date()}, not before the scored date {date.date()}"
+        )
+    return previous_date
 
 
 # UTF-8 with a byte-order mark: without it Excel reads the file as the local code page, and '16–201'

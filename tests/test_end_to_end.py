@@ -88,6 +88,39 @@ def test_repro_writes_every_output(project):
     assert (work / "data/models/lgbm.txt").read_text().startswith("tree")
 
 
+def test_churn_score_cli_scores_a_date_and_refuses_bad_input_in_one_line(project, tmp_path):
+    work, env = project
+    churn = str(BIN / "churn")
+    dates = pd.read_parquet(work / "data/scores/risk_list.parquet")["observation_date"]
+    latest = pd.Timestamp(dates.iloc[0]).date()
+    earlier = tmp_path / "earlier"
+    done = _run(
+        [churn, "score", "--as-of", f"{latest.year - 1}-{latest.month:02d}-15", "--out", str(earlier)],
+        work,
+        env,
+    )
+    assert "the latest observation date on or before" in done.stdout
+    assert {p.name for p in earlier.iterdir()} == {
+        "risk_list.parquet", "risk_list.csv", "changes.parquet", "changes.csv", "report.html"
+    }  # fmt: skip
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "mine.txt").write_text("keep me")
+    later = str(work / "data/scores/risk_list.parquet")
+    for args, message in [
+        (["--out", str(notes)], "holds other files (mine.txt)"),  # replaced as a whole: refused
+        (["--model", str(tmp_path / "none"), "--out", str(tmp_path / "a")], "is not a model directory"),
+        (["--as-of", "2000-01-01", "--out", str(tmp_path / "b")], "no observation date on or before"),
+        (["--previous", later, "--as-of", str(latest.replace(day=1) - pd.Timedelta(days=40)),
+          "--out", str(tmp_path / "c")], "not before the scored date"),
+    ]:  # fmt: skip
+        result = subprocess.run([churn, "score", *args], cwd=work, env=env, capture_output=True, text=True)
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert (notes / "mine.txt").read_text() == "keep me"
+
+
 def test_second_repro_changes_nothing(project):
     work, env = project
     status = _run(["dvc", "status"], work, env)

@@ -49,7 +49,7 @@ def ago(days: float, at: pd.Timestamp = T) -> pd.Timestamp:
 
 
 def compute(
-    logins=(), records=(), feature_events=(), accounts=None, dates=(T,), cfg=CFG, con=None
+    logins=(), records=(), feature_events=(), accounts=None, dates=(T,), cfg=CFG, con=None, history=None
 ) -> pd.DataFrame:
     """Run build_features on in-memory frames; one row per (account, date), indexed by date."""
     accounts = accounts_frame() if accounts is None else accounts
@@ -63,6 +63,9 @@ def compute(
         "record_events": ibis.memtable(events(list(records), ("object_type", "action"))),
         "feature_events": ibis.memtable(events(list(feature_events), ("feature",))),
     }
+    if history is not None:
+        columns = ["account_id", "effective_date", "seats", "mrr", "plan"]
+        tables["account_history"] = ibis.memtable(pd.DataFrame(history, columns=columns))
     con = con or connect("duckdb")
     return con.to_pyarrow(build_features(tables, ibis.memtable(grid), cfg)).to_pandas()
 
@@ -290,6 +293,28 @@ def test_account_attributes_and_renewal(contract_type, start, expected_renewal):
     assert (row.segment, row.plan, row.contract_type, row.seats) == ("smb", "starter", contract_type, 10)
     assert (row.mrr, row.arr, row.mrr_per_seat) == (100.0, 1200.0, 10.0)
     assert row.days_to_renewal == expected_renewal
+
+
+def test_seats_mrr_and_plan_come_from_the_history_as_of_t():
+    history = [
+        ("a", dt.date(2024, 1, 1), 20, 200.0, "pro"),
+        ("a", dt.date(2024, 4, 1), 12, 120.0, "starter"),  # more than 90 days before t: the 'before' values
+        ("a", dt.date(2024, 5, 20), 10, 100.0, "starter"),
+        ("a", dt.date(2024, 6, 1), 5, 50.0, "basic"),  # on t itself: not yet known
+    ]
+    row = one(compute(logins=[("a", "u", ago(1))], history=history))
+    assert (row.seats, row.mrr, row.plan) == (10, 100.0, "starter")
+    assert row.seats_change_90d == 10 - 20  # the last change before t - 90 days is 2024-01-01's
+    assert row.logins_count_7d == 1
+
+
+def test_without_history_before_t_the_accounts_table_values_stand_and_every_feature_is_computed():
+    history = [("a", dt.date(2024, 7, 1), 3, 30.0, "basic")]  # only after t
+    row = one(compute(logins=[("a", "u", ago(1))], history=history))
+    assert (row.seats, row.mrr, row.plan) == (10, 100.0, "starter")
+    assert row.tenure_days == (T.date() - dt.date(2024, 1, 1)).days
+    assert row.logins_count_7d == 1
+    assert pd.isna(row.seats_change_90d)
 
 
 def test_rates_scale_by_tenure_for_young_accounts():

@@ -52,6 +52,19 @@ def test_subscriptions_import_derives_lifetimes_churn_and_totals(tmp_path: Path)
     assert counts["subscriptions"]["quarantined"] == {"negative_count": 1}
 
 
+def test_subscriptions_an_event_dated_after_now_neither_sets_as_of_nor_stays(tmp_path: Path) -> None:
+    raw = copy_example("_subscriptions", tmp_path)
+    events = (raw / "events.csv").read_text().splitlines()
+    account, user, ts, event = next(line for line in events[1:] if line.endswith(",Logged In")).split(",")
+    late = ",".join([account, user, "2099" + ts[4:], event])
+    (raw / "events.csv").write_text("\n".join([*events, late]) + "\n")
+    before = run_import(CORPUS / "_subscriptions", "subscriptions", tmp_path / "a")
+    after = run_import(raw, "subscriptions", tmp_path / "b")
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["as_of"] == json.loads((tmp_path / "a" / "manifest.json").read_text())["as_of"]
+    assert after["logins"]["quarantined"] == {**before["logins"]["quarantined"], "future_timestamp": 1}
+
+
 def test_subscriptions_events_go_to_the_lifetime_they_fall_in(tmp_path: Path) -> None:
     run_import(CORPUS / "_subscriptions", "subscriptions", tmp_path / "clean")
     logins = pd.read_parquet(tmp_path / "clean" / "logins.parquet")

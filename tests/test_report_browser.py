@@ -80,6 +80,12 @@ def test_filters_narrow_the_table(page, tmp_path):
     owners = column_values(page, 4)
     assert owners and set(owners) == {"Bo Chen"}
     page.fill("#filter", "")
+    account_id = page.eval_on_selector("#accounts tbody tr td:nth-child(2)", "td => td.title")
+    assert account_id, "the account's cell does not show its id on hover"
+    page.fill("#filter", account_id)  # an id is found though no column shows it
+    ids = page.eval_on_selector_all("#accounts tbody tr td:nth-child(2)", "tds => tds.map(t => t.title)")
+    assert account_id in ids and all(account_id.lower() in i.lower() for i in ids)
+    page.fill("#filter", "")
     page.select_option("#tier-filter", "red")
     tiers = column_values(page, 8)
     assert tiers and set(tiers) == {"red"}

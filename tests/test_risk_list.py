@@ -17,6 +17,7 @@ from models.risk_list import (
     CSV_HEAD,
     ListSettings,
     ScoringModel,
+    account_facts,
     build_risk_list,
     next_renewal,
     pick_dates,
@@ -261,6 +262,23 @@ def test_next_renewal_is_the_first_on_or_after_the_date(renewal, contract, date,
         pd.Series([dt.date.fromisoformat(renewal)]), pd.Series([contract]), pd.Timestamp(date, tz="UTC")
     )
     assert got.iloc[0] == pd.Timestamp(expected)
+
+
+def test_without_a_renewal_date_the_contract_starts_anniversary_is_the_renewal():
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["a", "b"],
+            "account_name": ["A", "B"],
+            "segment": ["smb", "smb"],
+            "mrr": [10.0, 20.0],
+            "contract_type": ["monthly", "annual"],
+            "contract_start": [dt.date(2025, 1, 31), dt.date(2024, 3, 10)],
+            "renewal_date": [None, dt.date(2026, 3, 10)],
+        }
+    )
+    facts = account_facts(accounts, pd.Series(["a", "b"]), pd.Timestamp("2025-12-01", tz="UTC"))
+    assert facts["renewal_date"].tolist() == [dt.date(2025, 12, 31), dt.date(2026, 3, 10)]
+    assert facts["days_to_renewal"].tolist() == [30, 99]
 
 
 def test_previous_risk_list_is_what_change_is_shown_against(setup):

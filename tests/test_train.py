@@ -66,6 +66,15 @@ def test_a_period_without_churn_stops_with_a_plain_message():
         _fit(features)
 
 
+def test_a_feature_with_no_value_at_all_is_no_obstacle(caplog):
+    """A core feature nobody uses leaves days_to_first_<it> empty: every model still trains."""
+    features = synthetic_features().assign(days_to_first_unused=np.nan)
+    trained = _fit(features)
+    held_out = trained.predictions[[f"p_{name}" for name in ("lightgbm", "logreg", "health_score")]]
+    assert held_out.notna().all().all()
+    assert "days_to_first_unused" in caplog.text
+
+
 def test_planted_signal_is_found_and_beats_noise():
     trained = _fit(synthetic_features())
     test = trained.predictions[trained.predictions["period"] == "test"]
