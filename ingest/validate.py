@@ -30,7 +30,7 @@ from ingest.parse import (
     parse_string,
     parse_timestamp,
 )
-from ingest.schema import check_accounts_schema, check_history_schema
+from ingest.schema import ShowRow, check_accounts_schema, check_history_schema
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +255,7 @@ def flag_history_rows(
     return used.reset_index(drop=True), codes
 
 
-def row_as_read(raw: RawTable) -> Callable[[int, str], str]:
+def row_as_read(raw: RawTable) -> ShowRow:
     """For an error message: a row's number in the file, its account and its raw value in `column`."""
 
     def show(i: int, column: str) -> str:

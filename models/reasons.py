@@ -58,9 +58,8 @@ def usual_ranges(frame: pd.DataFrame, spec: FeatureSpec, quantiles: tuple[float,
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
         values = values[~np.isnan(values)]
         if len(values):
-            low, high = np.quantile(
-                values, quantiles, method="nearest"
-            )  # observed values: '24 days', not 23.5
+            # observed values ('24 days', not '23.5 days'), as for the accounts the range describes
+            low, high = np.quantile(values, quantiles, method="nearest")
             ranges[column] = (float(low), float(high))
     return ranges
 
