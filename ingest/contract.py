@@ -5,7 +5,10 @@ All timestamps are UTC. Account and user ids are opaque strings compared exactly
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 SEGMENTS = ("enterprise", "mid_market", "smb")
 CONTRACT_TYPES = ("monthly", "annual")
@@ -77,3 +80,9 @@ TABLES = (ACCOUNTS, LOGINS, RECORD_EVENTS, FEATURE_EVENTS)
 LOGS = tuple(t for t in TABLES if t.is_log)
 # Tables a source may supply; validation reads them when they are there.
 OPTIONAL_TABLES = (ACCOUNT_HISTORY,)
+
+
+def read_as_of(clean_dir: Path) -> dt.date:
+    """The data cut-off the validate stage recorded in the clean directory's manifest.json."""
+    with open(clean_dir / "manifest.json", encoding="utf-8") as fh:
+        return dt.date.fromisoformat(json.load(fh)["as_of"])

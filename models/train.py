@@ -52,7 +52,12 @@ def fit_all(
     spec = infer_spec(labelled)
     x, y = encode(labelled, spec), labelled["label"].astype("int64").to_numpy()
     check_both_classes(period, y, split)
-    empty = [c for c in spec.features if labelled.loc[(period == "train").to_numpy(), c].isna().all()]
+    train, valid, held_out = (
+        (period == "train").to_numpy(),
+        (period == "valid").to_numpy(),
+        period.isin(["valid", "test"]).to_numpy(),
+    )
+    empty = [c for c in spec.features if labelled.loc[train, c].isna().all()]
     if empty:
         log.warning(
             "%d feature(s) have no value in the training period, so no model can use them: %s (a core "
@@ -60,11 +65,6 @@ def fit_all(
             len(empty),
             ", ".join(empty),
         )
-    train, valid, held_out = (
-        (period == "train").to_numpy(),
-        (period == "valid").to_numpy(),
-        period.isin(["valid", "test"]).to_numpy(),
-    )
 
     if tuning and tuning["enabled"]:
         lgbm_params = tune(

@@ -96,9 +96,8 @@ def log_to_mlflow(params: Params, report: dict, figures: Path) -> dict:
             # would refuse a param's new value
             mlflow.set_tags(tracking.flatten({"evaluate": params.evaluate.model_dump(mode="json")}))
             mlflow.log_metrics(flat_metrics(report, name))
-            for figure in sorted(
-                figures.glob("*.png")
-            ):  # the curves compare all models; the rest is LightGBM's
+            # the curves compare all models; importance and SHAP are LightGBM's
+            for figure in sorted(figures.glob("*.png")):
                 if name == "lightgbm" or figure.stem in COMPARED_FIGURES:
                     mlflow.log_artifact(str(figure), "figures")
             mlflow.log_dict(report, "metrics.json")

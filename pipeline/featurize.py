@@ -7,9 +7,7 @@ and written atomically.
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
-import json
 import logging
 import time
 from pathlib import Path
@@ -19,18 +17,13 @@ import pyarrow.parquet as pq
 from features import build_labelled_features
 from features.engine import connect, register_tables, write_parquet
 from ingest.atomic import atomic_file
+from ingest.contract import read_as_of
 from pipeline import setup_logging
 from pipeline.config import Featurize, load_params
 
 log = logging.getLogger(__name__)
 
 OUTPUT = "features.parquet"
-
-
-def read_as_of(clean_dir: Path) -> dt.date:
-    """The data cut-off the validate stage recorded."""
-    with open(clean_dir / "manifest.json", encoding="utf-8") as fh:
-        return dt.date.fromisoformat(json.load(fh)["as_of"])
 
 
 def featurize(clean_dir: Path, cfg: Featurize, out: Path) -> None:

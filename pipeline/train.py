@@ -15,6 +15,7 @@ import mlflow
 import yaml
 
 from ingest.atomic import atomic_dir
+from ingest.contract import read_as_of
 from models.encoding import encode, read_features
 from models.split import SplitError
 from models.train import MODELS, Trained, fit_all
@@ -81,9 +82,8 @@ def log_lightgbm(params: Params, trained: Trained, model_dir) -> None:
 
 
 def _as_of(clean: Path) -> str:
-    """The data cut-off validate resolved (data.as_of, or inferred from the events)."""
-    manifest = clean / "manifest.json"
-    return json.loads(manifest.read_text(encoding="utf-8"))["as_of"] if manifest.exists() else "unknown"
+    """The data cut-off validate resolved (data.as_of, or inferred from the events), for a tag."""
+    return read_as_of(clean).isoformat() if (clean / "manifest.json").exists() else "unknown"
 
 
 def train_models(params: Params, features) -> Trained:

@@ -9,7 +9,7 @@ import pytest
 
 from features import build_labelled_features, feature_specs
 from features.engine import connect, register_tables, write_parquet
-from pipeline.featurize import read_as_of
+from ingest.contract import read_as_of
 
 pytest.importorskip("pyspark")
 pytestmark = pytest.mark.slow
