@@ -1,13 +1,5 @@
-"""Point-in-time features and labels for churn prediction: pure logic, no file I/O."""
+"""Point-in-time features and labels for churn prediction: pure logic, no file I/O.
 
-from features.build import build_features, build_labelled_features
-from features.registry import FEATURES, FeatureSpec, describe, feature_specs
-
-__all__ = [
-    "FEATURES",
-    "FeatureSpec",
-    "build_features",
-    "build_labelled_features",
-    "describe",
-    "feature_specs",
-]
+`features.build` holds the expressions (and loads ibis); `features.registry` holds the feature names and
+their words, and loads nothing else, so training and scoring can read it without ibis.
+"""

@@ -71,7 +71,22 @@ def start_spark_session(master: str, conf: Mapping[str, SparkValue]):  # -> pysp
     builder = SparkSession.builder.master(master).appName("churn-featurize")
     for key, value in settings.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    quiet_single_partition_windows(session)
+    return session
+
+
+def quiet_single_partition_windows(session) -> None:  # session: pyspark.sql.SparkSession
+    """Silence Spark's warning that a window with no partition moves all rows to one partition.
+
+    `features.windows.number_accounts` numbers the accounts table with exactly such a window (one small
+    table), and the plan evaluates it once per use: some 780 identical WARN lines in one featurize run.
+    Other warnings stay. The logger lives in the driver, where Spark plans the query.
+    """
+    jvm = session.sparkContext._jvm
+    jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+        "org.apache.spark.sql.execution.window.WindowExec", jvm.org.apache.logging.log4j.Level.ERROR
+    )
 
 
 def register_tables(con: BaseBackend, clean_dir: str | Path) -> dict[str, ir.Table]:

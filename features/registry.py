@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 Family = Literal["account", "logins", "records", "adoption", "rates"]
 DType = Literal["int64", "float64", "string"]
+# Which way a feature is healthy: "high" (more logins), "low" (more days since the last login), or None
+# where practice gives no prior (segment, ARR, days to renewal, deletes). Training can hold the model to
+# it (`train.monotone`), so that a reason never reads "fell 100%" as lowering the risk.
+HealthyWhen = Literal["high", "low"] | None
 
 HEALTHY_WINDOW_DAYS = 28  # "healthy user": at least N login days in the last 28
 MAU_WINDOW_DAYS = 30  # DAU/MAU stickiness uses a 30-day month
@@ -31,6 +35,8 @@ class FeatureSpec:
     description: str
     unit: str
     dtype: DType = "float64"
+    healthy_when: HealthyWhen = None
+    missing: str = "no data"  # what an empty value means, in the reasons' words
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,9 @@ class _Template:
     description: str
     unit: str
     dtype: DType
+    healthy_when: HealthyWhen
     over: tuple[str, ...] = ()  # which placeholders the template expands over
+    missing: str = "no data"
 
 
 @dataclass(frozen=True)
@@ -68,37 +76,55 @@ class Settings:
         return max(self.windows)
 
 
-def _t(name: str, family: Family, description: str, unit: str, dtype: DType, *over: str) -> _Template:
-    return _Template(name, family, description, unit, dtype, over)
+def _t(
+    name: str,
+    family: Family,
+    description: str,
+    unit: str,
+    dtype: DType,
+    healthy_when: HealthyWhen,
+    *over: str,
+    missing: str = "no data",
+) -> _Template:
+    return _Template(name, family, description, unit, dtype, healthy_when, over, missing)
 
 
 # Order here is column order in the feature table. {w} = each window, {t} = trend_days,
 # {m} = the largest window, {o} = object_type_window_days.
 TEMPLATES: tuple[_Template, ...] = (
-    _t("tenure_days", "account", "Days since the contract started", "days", "int64"),
-    _t("segment", "account", "Customer segment (enterprise, mid-market, SMB)", "category", "string"),
-    _t("plan", "account", "Subscription plan", "category", "string"),
-    _t("contract_type", "account", "Contract type (monthly or annual)", "category", "string"),
-    _t("seats", "account", "Licensed seats", "count", "int64"),
-    _t("mrr", "account", "Monthly recurring revenue", "currency", "float64"),
-    _t("arr", "account", "Annual recurring revenue (12 x MRR)", "currency", "float64"),
-    _t("mrr_per_seat", "account", "Monthly revenue per licensed seat", "currency", "float64"),
-    _t("days_to_renewal", "account", "Days until the next contract renewal", "days", "int64"),
-    _t("seats_change_90d", "account", "Change in licensed seats over the last 90 days", "count", "float64"),
+    _t("tenure_days", "account", "Days since the contract started", "days", "int64", None),
+    _t("segment", "account", "Customer segment (enterprise, mid-market, SMB)", "category", "string", None),
+    _t("plan", "account", "Subscription plan", "category", "string", None),
+    _t("contract_type", "account", "Contract type (monthly or annual)", "category", "string", None),
+    _t("seats", "account", "Licensed seats", "count", "int64", None),
+    _t("mrr", "account", "Monthly recurring revenue", "currency", "float64", None),
+    _t("arr", "account", "Annual recurring revenue (12 x MRR)", "currency", "float64", None),
+    _t("mrr_per_seat", "account", "Monthly revenue per licensed seat", "currency", "float64", None),
+    _t("days_to_renewal", "account", "Days until the next contract renewal", "days", "int64", None),
+    _t(
+        "seats_change_90d",
+        "account",
+        "Change in licensed seats over the last 90 days",
+        "count",
+        "float64",
+        "high",
+    ),
     _t(
         "mrr_change_pct_90d",
         "account",
         "Change in monthly revenue over the last 90 days",
         "percent change",
         "float64",
+        "high",
     ),
-    _t("logins_count_{w}d", "logins", "Logins in the last {w} days", "count", "int64", "w"),
+    _t("logins_count_{w}d", "logins", "Logins in the last {w} days", "count", "int64", "high", "w"),
     _t(
         "login_days_distinct_{w}d",
         "logins",
         "Days with at least one login, last {w} days",
         "count",
         "int64",
+        "high",
         "w",
     ),
     _t(
@@ -107,6 +133,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "Users who logged in during the last {w} days",
         "count",
         "int64",
+        "high",
         "w",
     ),
     _t(
@@ -115,15 +142,17 @@ TEMPLATES: tuple[_Template, ...] = (
         "Share of licensed seats whose users logged in during the last {w} days",
         "ratio",
         "float64",
+        "high",
         "w",
     ),
-    _t("users_activated_count", "logins", "Users who have ever logged in", "count", "int64"),
+    _t("users_activated_count", "logins", "Users who have ever logged in", "count", "int64", "high"),
     _t(
         "seats_activated_ratio",
         "logins",
         "Share of licensed seats ever activated by a login",
         "ratio",
         "float64",
+        "high",
     ),
     _t(
         "stickiness_dau_mau_30d",
@@ -131,6 +160,8 @@ TEMPLATES: tuple[_Template, ...] = (
         "Stickiness: average daily active users over monthly active users (30 days)",
         "ratio",
         "float64",
+        "high",
+        missing="no active users in the last 30 days",
     ),
     _t(
         "healthy_users_count_28d",
@@ -138,6 +169,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "Users who logged in on enough days of the last 28 to count as healthy",
         "count",
         "int64",
+        "high",
     ),
     _t(
         "healthy_users_share_28d",
@@ -145,14 +177,26 @@ TEMPLATES: tuple[_Template, ...] = (
         "Share of the last 28 days' active users who are healthy",
         "ratio",
         "float64",
+        "high",
+        missing="no active users in the last 28 days",
     ),
-    _t("days_since_last_login", "logins", "Days since anyone last logged in", "days", "float64"),
+    _t(
+        "days_since_last_login",
+        "logins",
+        "Days since anyone last logged in",
+        "days",
+        "float64",
+        "low",
+        missing="no login ever",
+    ),
     _t(
         "logins_change_pct_{t}d",
         "logins",
         "Change in logins, last {t} days against the {t} days before",
         "percent change",
         "float64",
+        "high",
+        missing="no logins in the {t} days before",
     ),
     _t(
         "active_users_change_pct_{t}d",
@@ -160,6 +204,8 @@ TEMPLATES: tuple[_Template, ...] = (
         "Change in active users, last {t} days against the {t} days before",
         "percent change",
         "float64",
+        "high",
+        missing="no active users in the {t} days before",
     ),
     _t(
         "weekend_logins_share_{m}d",
@@ -167,6 +213,8 @@ TEMPLATES: tuple[_Template, ...] = (
         "Share of logins on weekends, last {m} days",
         "ratio",
         "float64",
+        None,
+        missing="no logins in the last {m} days",
     ),
     _t(
         "records_{action}_count_{w}d",
@@ -174,6 +222,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "Records {action}d in the last {w} days",
         "count",
         "int64",
+        "high",
         "action",
         "w",
     ),
@@ -183,6 +232,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "Net records created (created minus deleted), last {w} days",
         "count",
         "int64",
+        "high",
         "w",
     ),
     _t(
@@ -191,6 +241,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "Users who created, updated or deleted records in the last {w} days",
         "count",
         "int64",
+        "high",
         "w",
     ),
     _t(
@@ -199,6 +250,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "{type_words} records {action}d in the last {o} days",
         "count",
         "int64",
+        "high",
         "type",
         "action",
     ),
@@ -208,6 +260,8 @@ TEMPLATES: tuple[_Template, ...] = (
         "Days since anyone last changed a record",
         "days",
         "float64",
+        "low",
+        missing="no record changed ever",
     ),
     _t(
         "records_change_pct_{t}d",
@@ -215,6 +269,8 @@ TEMPLATES: tuple[_Template, ...] = (
         "Change in record activity, last {t} days against the {t} days before",
         "percent change",
         "float64",
+        "high",
+        missing="no record changes in the {t} days before",
     ),
     _t(
         "features_used_distinct_{w}d",
@@ -222,15 +278,25 @@ TEMPLATES: tuple[_Template, ...] = (
         "Different product features used in the last {w} days",
         "count",
         "int64",
+        "high",
         "w",
     ),
-    _t("feature_events_count_{w}d", "adoption", "Feature uses in the last {w} days", "count", "int64", "w"),
+    _t(
+        "feature_events_count_{w}d",
+        "adoption",
+        "Feature uses in the last {w} days",
+        "count",
+        "int64",
+        "high",
+        "w",
+    ),
     _t(
         "feature_{core}_uses_{w}d",
         "adoption",
         "Uses of the {core_words} feature in the last {w} days",
         "count",
         "int64",
+        "high",
         "core",
         "w",
     ),
@@ -240,14 +306,18 @@ TEMPLATES: tuple[_Template, ...] = (
         "Core features used in the last {t} days",
         "count",
         "int64",
+        "high",
     ),
-    _t("features_adopted_count", "adoption", "Different product features ever used", "count", "int64"),
+    _t(
+        "features_adopted_count", "adoption", "Different product features ever used", "count", "int64", "high"
+    ),
     _t(
         "features_adopted_new_{t}d",
         "adoption",
         "Features used for the first time in the last {t} days",
         "count",
         "int64",
+        "high",
     ),
     _t(
         "features_abandoned_{t}d",
@@ -255,6 +325,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "Features used in the {t} days before the last {t} but not since",
         "count",
         "int64",
+        "low",
     ),
     _t(
         "days_to_first_{core}",
@@ -262,7 +333,9 @@ TEMPLATES: tuple[_Template, ...] = (
         "Days from contract start to the first use of {core_words} (time to value)",
         "days",
         "float64",
+        "low",
         "core",
+        missing="not used yet",
     ),
     _t(
         "days_since_last_feature_event",
@@ -270,6 +343,8 @@ TEMPLATES: tuple[_Template, ...] = (
         "Days since anyone last used a feature",
         "days",
         "float64",
+        "low",
+        missing="no feature used ever",
     ),
     _t(
         "feature_events_change_pct_{t}d",
@@ -277,6 +352,8 @@ TEMPLATES: tuple[_Template, ...] = (
         "Change in feature use, last {t} days against the {t} days before",
         "percent change",
         "float64",
+        "high",
+        missing="no feature use in the {t} days before",
     ),
     _t(
         "logins_per_day_{m}d",
@@ -284,6 +361,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "Logins per day over the last {m} days, or since the start for younger accounts",
         "rate",
         "float64",
+        "high",
     ),
     _t(
         "login_days_share_{m}d",
@@ -291,6 +369,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "Share of days with a login over the last {m} days, or since the start for younger accounts",
         "ratio",
         "float64",
+        "high",
     ),
     _t(
         "records_per_day_{m}d",
@@ -298,6 +377,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "Record changes per day over the last {m} days, or since the start for younger accounts",
         "rate",
         "float64",
+        "high",
     ),
     _t(
         "feature_events_per_day_{m}d",
@@ -305,14 +385,23 @@ TEMPLATES: tuple[_Template, ...] = (
         "Feature uses per day over the last {m} days, or since the start for younger accounts",
         "rate",
         "float64",
+        "high",
     ),
-    _t("logins_per_day_lifetime", "rates", "Logins per day since the contract started", "rate", "float64"),
+    _t(
+        "logins_per_day_lifetime",
+        "rates",
+        "Logins per day since the contract started",
+        "rate",
+        "float64",
+        "high",
+    ),
     _t(
         "records_per_day_lifetime",
         "rates",
         "Record changes per day since the contract started",
         "rate",
         "float64",
+        "high",
     ),
     _t(
         "feature_events_per_day_lifetime",
@@ -320,6 +409,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "Feature uses per day since the contract started",
         "rate",
         "float64",
+        "high",
     ),
 )
 
@@ -345,9 +435,17 @@ def _expand(template: _Template, s: Settings) -> list[FeatureSpec]:
             template.description.format(**c),
             template.unit,
             template.dtype,
+            _healthy_when(template, c),
+            template.missing.format(**c),
         )
         for c in combos
     ]
+
+
+def _healthy_when(template: _Template, values: dict[str, object]) -> HealthyWhen:
+    """The template's direction, except for deletes: clearing out old records is as much a sign of use as
+    of leaving, so a count of deletes has no prior direction."""
+    return None if values.get("action") == "delete" else template.healthy_when
 
 
 def feature_specs(cfg: Featurize | Settings | None = None) -> list[FeatureSpec]:
@@ -372,7 +470,13 @@ def describe(name: str) -> FeatureSpec:
                 words["type_words"] = words["type_words"].capitalize()
             fill = {"t": "?", "m": "?", "o": "?", "w": "?", **values, **words}
             return FeatureSpec(
-                name, template.family, template.description.format(**fill), template.unit, template.dtype
+                name,
+                template.family,
+                template.description.format(**fill),
+                template.unit,
+                template.dtype,
+                _healthy_when(template, values),
+                template.missing.format(**fill),
             )
     raise KeyError(f"unknown feature column {name!r}: not in the feature registry")
 
@@ -381,6 +485,8 @@ def _pattern(template_name: str) -> str:
     pattern = re.escape(template_name)
     for key in ("w", "t", "m", "o"):
         pattern = pattern.replace(re.escape("{" + key + "}"), rf"(?P<{key}>\d+)", 1)
-    for key in ("core", "type", "action"):
+    # an action is one of ACTIONS, so "records_invoices_delete_count_30d" is an object type's count
+    pattern = pattern.replace(re.escape("{action}"), rf"(?P<action>{'|'.join(ACTIONS)})", 1)
+    for key in ("core", "type"):
         pattern = pattern.replace(re.escape("{" + key + "}"), rf"(?P<{key}>[a-z0-9_]+?)", 1)
     return pattern

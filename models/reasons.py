@@ -2,7 +2,8 @@
 
 For each row the per-feature contributions plus the bias add up to the model's raw score (log-odds). A
 reason is a feature with one of the largest contributions raising the score; a protective factor is one
-with the largest lowering it. Each listed contribution is kept beside its text, and the rest (bias plus
+with the largest lowering it. Either must point the way the registry says is unhealthy or healthy (see
+`keep_consistent`). Each listed contribution is kept beside its text, and the rest (bias plus
 every unlisted feature) is kept as ``contribution_remainder``, so listed + remainder = raw score exactly.
 
 A value inside the usual range also says where it stands among the accounts scored with it ('54 days,
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
@@ -49,9 +51,12 @@ def contributions(booster: lgb.Booster, x: pd.DataFrame) -> np.ndarray:
     return np.asarray(booster.predict(x, pred_contrib=True), dtype="float64")
 
 
-def usual_ranges(frame: pd.DataFrame, spec: FeatureSpec, quantiles: tuple[float, float]) -> Ranges:
-    """The ``quantiles`` (e.g. 25th-75th percentile) of each numeric feature across ``frame``'s rows."""
-    ranges = {}
+def ranges_and_medians(
+    frame: pd.DataFrame, spec: FeatureSpec, quantiles: tuple[float, float]
+) -> tuple[Ranges, dict[str, float]]:
+    """The ``quantiles`` (e.g. 25th-75th percentile) of each numeric feature across ``frame``'s rows, and
+    its median (see `keep_consistent`): one partial sort of each column gives all three."""
+    ranges, medians = {}, {}
     for column in spec.features:
         if column in spec.categorical:
             continue
@@ -59,9 +64,10 @@ def usual_ranges(frame: pd.DataFrame, spec: FeatureSpec, quantiles: tuple[float,
         values = values[~np.isnan(values)]
         if len(values):
             # observed values ('24 days', not '23.5 days'), as for the accounts the range describes
-            low, high = np.quantile(values, quantiles, method="nearest")
+            low, median, high = np.quantile(values, (quantiles[0], 0.5, quantiles[1]), method="nearest")
             ranges[column] = (float(low), float(high))
-    return ranges
+            medians[column] = float(median)
+    return ranges, medians
 
 
 class Standing:
@@ -89,24 +95,34 @@ class Standing:
         return below, above
 
 
+TOP_BLOCK_ROWS = 20_000  # x ~100 features x 8 bytes: 16 MB, under glibc's largest mmap threshold (32 MB)
+
+
 def top_features(contrib: np.ndarray, n: int, sign: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and values of the ``n`` largest contributions of ``sign`` (+1 raising, -1 lowering) per row.
 
     Slots with no contribution of that sign get index -1 and value 0. Of equal contributions the
     first feature comes first.
     """
-    signed = contrib * sign  # a copy: picked values are struck out of it
-    n = min(n, signed.shape[1])
-    rows = np.arange(len(signed))
-    index = np.empty((len(signed), n), dtype="int64")
-    value = np.empty((len(signed), n))
-    # n passes of argmax: for the few reasons a list shows, 7x faster than an argpartition per row
-    for k in range(n):
-        index[:, k] = np.argmax(signed, axis=1)
-        value[:, k] = signed[rows, index[:, k]]
-        signed[rows, index[:, k]] = -np.inf
+    n = min(n, contrib.shape[1])
+    index = np.empty((len(contrib), n), dtype="int64")
+    value = np.empty((len(contrib), n))
+    # In blocks of rows: a copy of a million rows' contributions (0.8 GB) cost 2-3 s in fresh pages on
+    # the project's machine; a block's copy is small enough for the allocator to reuse.
+    for start in range(0, len(contrib), TOP_BLOCK_ROWS):
+        block = slice(start, start + TOP_BLOCK_ROWS)
+        signed = contrib[block] * sign  # a copy: picked values are struck out of it
+        rows = np.arange(len(signed))
+        # n passes of argmax: for the few reasons a list shows, 7x faster than an argpartition per row
+        for k in range(n):
+            index[block, k] = np.argmax(signed, axis=1)
+            value[block, k] = signed[rows, index[block, k]]
+            signed[rows, index[block, k]] = -np.inf
     empty = value <= 0
     return np.where(empty, -1, index), np.where(empty, 0.0, value * sign)
+
+
+SPARE_CANDIDATES = 3  # contributions looked at beyond the slots, in case some are not consistent
 
 
 def reason_columns(
@@ -117,26 +133,79 @@ def reason_columns(
     n_reasons: int,
     n_protective: int,
     registry: Registry | None = None,
+    order: np.ndarray | None = None,
+    medians: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Reason and protective-factor columns (text, feature, contribution) plus the remainder.
 
     ``frame`` holds the raw (unencoded) feature values the text quotes, row-aligned with ``contrib``.
+    ``order`` (positions in ``frame``) lists the result's rows in that order, each with its index in
+    ``frame``: cheaper than sorting the result, as reordering a str column copies every text.
+    ``medians`` (from `ranges_and_medians`) are computed here when not given.
     """
     registry = default_registry() if registry is None else registry
     standing = Standing(frame)
     features = contrib[:, :-1]
     out: dict[str, Any] = {}
     listed = np.zeros(len(features))
+    names = np.array([*spec.features, None], dtype=object)  # index -1 (no such reason): None
+    if medians is None:
+        medians = ranges_and_medians(frame, spec, (0.5, 0.5))[1]
     for prefix, n, sign in (("reason", n_reasons, 1), ("protective", n_protective, -1)):
-        index, value = top_features(features, n, sign)
+        index, value = top_features(features, n + SPARE_CANDIDATES, sign)
+        index, value = keep_consistent(index, value, frame, spec, sign, n, registry, medians)
         for k in range(index.shape[1]):
             out[f"{prefix}_{k + 1}"] = describe_many(frame, spec, index[:, k], ranges, registry, standing)
-            names = np.array([*spec.features, ""], dtype=object)[index[:, k]]
-            out[f"{prefix}_{k + 1}_feature"] = pd.Series(names, dtype="str").replace("", None).to_numpy()
+            out[f"{prefix}_{k + 1}_feature"] = names[index[:, k]]
             out[f"{prefix}_{k + 1}_contribution"] = value[:, k]
             listed += value[:, k]
     out["contribution_remainder"] = contrib.sum(axis=1) - listed
-    return pd.DataFrame(out, index=frame.index)
+    if order is None:
+        return pd.DataFrame(out, index=frame.index)
+    return pd.DataFrame({name: column[order] for name, column in out.items()}, index=frame.index[order])
+
+
+def keep_consistent(
+    index: np.ndarray,
+    value: np.ndarray,
+    frame: pd.DataFrame,
+    spec: FeatureSpec,
+    sign: int,
+    n: int,
+    registry: Registry,
+    medians: Mapping[str, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` of each row's candidates (from `top_features`) that point the registry's way.
+
+    A feature with a healthy direction (``healthy_when``) is a risk reason only when the account is not
+    on its healthy side of the median of the accounts scored with it, and a protective factor only when
+    it is not on the unhealthy side. TreeSHAP measures against the average account, so 14 new records,
+    more than most accounts made, can still 'raise the risk' where a few very busy accounts pull the
+    average up: true of the model, but nonsense to a manager. Features without a direction (segment,
+    renewal, deletes) are always kept. What is left out stays in ``contribution_remainder``.
+    """
+    keep = value != 0
+    flat = index.ravel()
+    by_feature = np.argsort(flat, kind="stable")  # candidates grouped by feature, in one pass
+    bounds = np.searchsorted(flat[by_feature], np.arange(len(spec.features) + 1))
+    for i, name in enumerate(spec.features):
+        healthy = getattr(registry.get(name), "healthy_when", None)
+        if healthy is None or name not in medians or bounds[i] == bounds[i + 1]:
+            continue
+        at = by_feature[bounds[i] : bounds[i + 1]]  # flat positions of this feature's candidates
+        column = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        # +1 on the healthy side of the median, -1 on the unhealthy side, 0 at it or without a value
+        side = np.nan_to_num(np.sign(column[at // index.shape[1]] - medians[name]))
+        side = side if healthy == "high" else -side
+        keep.ravel()[at] &= side != sign  # a risk reason (+1) not healthy, a protective one not unhealthy
+    slot = np.cumsum(keep, axis=1) - 1  # each kept candidate's slot
+    picked_index = np.full((len(index), n), -1, dtype="int64")
+    picked_value = np.zeros((len(index), n))
+    for k in range(n):
+        row, column = np.nonzero(keep & (slot == k))
+        picked_index[row, k] = index[row, column]
+        picked_value[row, k] = value[row, column]
+    return picked_index, picked_value
 
 
 def describe_many(
@@ -163,10 +232,8 @@ def describe_many(
                 dtype="float64", na_value=np.nan
             )
             shares = list(zip(*standing.shares(name, values), strict=True))
-        words = [
-            describe(name, v, ranges.get(name), registry, share)
-            for v, share in zip(distinct, shares, strict=True)
-        ]
+        wording = Wording.of(name, ranges.get(name), registry)
+        words = [wording.say(v, share) for v, share in zip(distinct, shares, strict=True)]
         text[rows] = np.array(words, dtype=object)[codes]
     return text
 
@@ -205,30 +272,58 @@ def describe(
     ``shares`` (of accounts with a lower and a higher value) words a value inside the usual range by
     where it stands, e.g. 'Logins in the last 30 days: 22, lower than 70% of accounts (usually 18-45)'.
     """
-    description, unit = words_for(name, registry)
-    if _missing(value):
-        return f"{description}: no data"
-    if isinstance(value, str):
-        return f"{description}: {value}"
-    value = float(value)
-    if unit == "percent change":
-        pct = round(value * 100)
-        move = "fell" if pct < 0 else "rose" if pct > 0 else "did not change"
-        amount = f" {abs(pct)}%" if pct else ""
-        usual_text = (
-            f" (usually {format_value(usual[0], unit)} to {format_value(usual[1], unit)})" if usual else ""
+    return Wording.of(name, usual, registry).say(value, shares)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What `describe` says about one feature whatever the value: its words, unit and usual range, made
+    once per feature (a million accounts' reasons word some 900k distinct values)."""
+
+    description: str
+    unit: str
+    usual: tuple[float, float] | None
+    usual_text: str  # '18–45', or for a percent change '−14% to +7%'
+    missing: str  # what an empty value means: 'not used yet', 'no login ever', ...
+
+    @classmethod
+    def of(cls, name: str, usual: tuple[float, float] | None, registry: Registry) -> Wording:
+        description, unit = words_for(name, registry)
+        missing = getattr(registry.get(name), "missing", "no data")
+        if usual is None:
+            return cls(description, unit, None, "", missing)
+        low, high = usual
+        if unit == "percent change":
+            span = f"{format_value(low, unit)} to {format_value(high, unit)}"
+            return cls(description, unit, usual, span, missing)
+        bare = "" if unit == "days" else unit  # '1–6 days', not '1 days–6 days'
+        span = (
+            f"{format_value(low, bare)}–{format_value(high, unit)}"
+            if low != high
+            else format_value(low, unit)
         )
-        return f"{description} {move}{amount}{usual_text}"
-    shown = format_value(value, unit)
-    if usual is None:
-        return f"{description}: {shown}"
-    low, high = usual
-    bare = "" if unit == "days" else unit  # '1–6 days', not '1 days–6 days'
-    span = f"{format_value(low, bare)}–{format_value(high, unit)}" if low != high else format_value(low, unit)
-    if value < low or value > high or shares is None:
-        where = "below" if value < low else "above" if value > high else "within"
-        return f"{description}: {shown}, {where} the usual {span}"
-    return f"{description}: {shown}, {standing_words(*shares)} (usually {span})"
+        return cls(description, unit, usual, span, missing)
+
+    def say(self, value: Any, shares: tuple[float, float] | None = None) -> str:
+        description, unit = self.description, self.unit
+        if _missing(value):
+            return f"{description}: {self.missing}"
+        if isinstance(value, str):
+            return f"{description}: {value}"
+        value = float(value)
+        if unit == "percent change":
+            pct = round(value * 100)
+            move = "fell" if pct < 0 else "rose" if pct > 0 else "did not change"
+            amount = f" {abs(pct)}%" if pct else ""
+            return f"{description} {move}{amount}" + (f" (usually {self.usual_text})" if self.usual else "")
+        shown = format_value(value, unit)
+        if self.usual is None:
+            return f"{description}: {shown}"
+        low, high = self.usual
+        if value < low or value > high or shares is None:
+            where = "below" if value < low else "above" if value > high else "within"
+            return f"{description}: {shown}, {where} the usual {self.usual_text}"
+        return f"{description}: {shown}, {standing_words(*shares)} (usually {self.usual_text})"
 
 
 def standing_words(below: float, above: float) -> str:

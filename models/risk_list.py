@@ -24,8 +24,8 @@ from models.reasons import (
     contributions,
     default_registry,
     driver_columns,
+    ranges_and_medians,
     reason_columns,
-    usual_ranges,
 )
 from models.tiers import TIER_ORDER, TierRule, assign_tiers, measure_for, rank_order
 
@@ -218,17 +218,26 @@ def build_risk_list(
     registry = default_registry() if registry is None else registry
     spec = model.spec
     table = tiered(current, accounts, date, settings.rule)
-    ranges = usual_ranges(current.frame, spec, settings.usual_range)
+    order = np.argsort(table["rank"].to_numpy())  # the list's rows, riskiest first
+    ranges, medians = ranges_and_medians(current.frame, spec, settings.usual_range)
     reasons = reason_columns(
-        current.frame, spec, current.contrib, ranges, settings.n_reasons, settings.n_protective, registry
+        current.frame,
+        spec,
+        current.contrib,
+        ranges,
+        settings.n_reasons,
+        settings.n_protective,
+        registry,
+        order=order,
+        medians=medians,
     )
-    table = pd.concat([table, reasons], axis=1)
-    table["raw_score"] = current.raw_score
+    table = pd.concat([table.take(order), reasons], axis=1)  # the index stays the rows' in `current`
+    table["raw_score"] = current.raw_score[order]
     table["observation_date"] = date
     before = _previous_table(previous, accounts, previous_date, settings.rule, previous_list)
     table = _add_change(table, before)
     changes = _changes(table, current, previous, spec, settings.n_drivers, registry)
-    table = table.sort_values("rank", ignore_index=True)
+    table = table.reset_index(drop=True)
     return RiskList(table[_column_order(table)], changes, date, previous_date)
 
 

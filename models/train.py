@@ -11,7 +11,7 @@ import pandas as pd
 from models.baselines import fit_health_score, fit_logreg, health_score, logreg_log_odds
 from models.calibration import Calibrator, fit_calibrator
 from models.encoding import FeatureSpec, encode, infer_spec
-from models.lgbm import fit_lgbm, raw_score
+from models.lgbm import fit_lgbm, monotone_constraints, raw_score
 from models.split import TimeSplit, assign_periods, check_both_classes, make_split
 from models.tuning import tune
 
@@ -42,9 +42,13 @@ def fit_all(
     lgbm_params: dict,
     logreg_c: float,
     health_weights: dict[str, float],
+    monotone: bool = False,
     tuning: dict | None = None,
 ) -> Trained:
-    """Train on the earliest months, early-stop and calibrate on validation, predict validation + test."""
+    """Train on the earliest months, early-stop and calibrate on validation, predict validation + test.
+
+    With `monotone`, LightGBM is held to each feature's healthy direction (see `monotone_constraints`).
+    """
     labelled = features[features["label"].notna()].reset_index(drop=True)
     split = make_split(labelled["observation_date"], valid_months, test_months)
     period = assign_periods(labelled, split, label_days)
@@ -66,6 +70,8 @@ def fit_all(
             ", ".join(empty),
         )
 
+    if monotone:
+        lgbm_params = {**lgbm_params, "monotone_constraints": monotone_constraints(spec.features)}
     if tuning and tuning["enabled"]:
         lgbm_params = tune(
             x[train], y[train], labelled.loc[train, "observation_date"], spec, lgbm_params,

@@ -17,18 +17,14 @@ def main() -> None:
     setup_logging()
     params = load_params()
     features = read_features(params.paths.features / "features.parquet")
-    cfg = params.train
-    fit_kwargs = {
-        "label_days": params.featurize.lead_days + params.featurize.horizon_days,
-        "valid_months": cfg.valid_months,
-        "calibration": cfg.calibration,
-        "lgbm_params": cfg.lgbm.model_dump(),
-        "logreg_c": cfg.logreg_c,
-        "health_weights": dict(cfg.health_score),
-    }
     ev = params.evaluate
     table = rolling_origin(
-        features, ev.backtest_origins, fit_kwargs, ev.capacity_share, ev.calibration_bins, ev.emp.model_dump()
+        features,
+        ev.backtest_origins,
+        params.fit_settings(),
+        ev.capacity_share,
+        ev.calibration_bins,
+        ev.emp.model_dump(),
     )
     with atomic_file(params.paths.reports / "backtest.csv") as tmp:
         table.round(6).to_csv(tmp, index=False)

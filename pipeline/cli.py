@@ -48,12 +48,26 @@ def score(
         typer.Option(exists=True, dir_okay=False, help="An earlier risk_list.parquet to compare with."),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output directory (default: paths.scores).")] = None,
-    params_file: Annotated[Path, typer.Option("--params", exists=True)] = Path("params.yaml"),
+    params_file: Annotated[
+        Path,
+        typer.Option(
+            "--params",
+            exists=True,
+            dir_okay=False,
+            help="The project's params.yaml: its paths, and the MLflow store, are the project's.",
+        ),
+    ] = Path("params.yaml"),
 ) -> None:
     """Score every active account into a risk list, a change report and an HTML report."""
     setup_logging(logging.WARNING)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar is enough: ours
-    params = load_params(params_file)
+    # Paths given here are the caller's; those in params.yaml (and mlflow.db) are the project's.
+    out, previous = (p.resolve() if p is not None else None for p in (out, previous))
+    if model is not None and not model.startswith("models:/"):
+        model = str(Path(model).resolve())
+    caller = Path.cwd()
+    os.chdir(params_file.resolve().parent)
+    params = load_params(params_file.name)
     target = out or params.paths.scores
     try:
         check_replaceable(target)
@@ -82,7 +96,7 @@ def score(
         f"{len(risk.accounts)} accounts at {scored}{latest}: "
         + ", ".join(f"{counts.get(t, 0)} {t}" for t in ("red", "yellow", "green"))
         + f"; {len(risk.changes)} changed tier, {int(risk.changes['moved_into_red'].sum())} of them into red"
-        + f" -> {target}"
+        + f" -> {os.path.relpath(target.resolve(), caller)}"
     )
 
 

@@ -92,6 +92,7 @@ class LightGBMParams(_Section):
     early_stopping_rounds: int = Field(gt=0)
     seed: int
     num_threads: int = Field(gt=0)
+    monotone_constraints_method: Literal["basic", "intermediate", "advanced"]  # with `train.monotone`
 
 
 class Tuning(_Section):
@@ -108,6 +109,7 @@ class Train(_Section):
     calibration: Literal["isotonic", "sigmoid"]
     logreg_c: float = Field(gt=0)
     health_score: dict[str, float]
+    monotone: bool  # hold LightGBM to the registry's healthy direction of each feature that has one
     tuning: Tuning
     lgbm: LightGBMParams
 
@@ -180,6 +182,20 @@ class Params(_Section):
     train: Train
     evaluate: Evaluate
     score: Score
+
+    def fit_settings(self) -> dict:
+        """`models.train.fit_all`'s settings, as train and the backtest both fit (each adds its test
+        months; train its tuning)."""
+        cfg = self.train
+        return {
+            "label_days": self.featurize.lead_days + self.featurize.horizon_days,
+            "valid_months": cfg.valid_months,
+            "calibration": cfg.calibration,
+            "lgbm_params": cfg.lgbm.model_dump(),
+            "logreg_c": cfg.logreg_c,
+            "health_weights": dict(cfg.health_score),
+            "monotone": cfg.monotone,
+        }
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

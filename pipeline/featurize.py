@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from features import build_labelled_features
+from features.build import build_labelled_features
 from features.engine import connect, register_tables, write_parquet
 from ingest.atomic import atomic_file
 from ingest.contract import read_as_of

@@ -89,15 +89,7 @@ def _as_of(clean: Path) -> str:
 def train_models(params: Params, features) -> Trained:
     cfg = params.train
     return fit_all(
-        features,
-        label_days=params.featurize.lead_days + params.featurize.horizon_days,
-        valid_months=cfg.valid_months,
-        test_months=cfg.test_months,
-        calibration=cfg.calibration,
-        lgbm_params=cfg.lgbm.model_dump(),
-        logreg_c=cfg.logreg_c,
-        health_weights=dict(cfg.health_score),
-        tuning=cfg.tuning.model_dump(),
+        features, test_months=cfg.test_months, tuning=cfg.tuning.model_dump(), **params.fit_settings()
     )
 
 

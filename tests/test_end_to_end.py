@@ -94,12 +94,15 @@ def test_churn_score_cli_scores_a_date_and_refuses_bad_input_in_one_line(project
     dates = pd.read_parquet(work / "data/scores/risk_list.parquet")["observation_date"]
     latest = pd.Timestamp(dates.iloc[0]).date()
     earlier = tmp_path / "earlier"
+    # from another directory: params.yaml's paths are the project's, --out is the caller's
     done = _run(
-        [churn, "score", "--as-of", f"{latest.year - 1}-{latest.month:02d}-15", "--out", str(earlier)],
-        work,
+        [churn, "score", "--params", str(work / "params.yaml"),
+         "--as-of", f"{latest.year - 1}-{latest.month:02d}-15", "--out", "earlier"],
+        tmp_path,
         env,
-    )
+    )  # fmt: skip
     assert "the latest observation date on or before" in done.stdout
+    assert done.stdout.rstrip().endswith("-> earlier")
     assert {p.name for p in earlier.iterdir()} == {
         "risk_list.parquet", "risk_list.csv", "changes.parquet", "changes.csv", "report.html"
     }  # fmt: skip

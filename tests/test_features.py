@@ -8,8 +8,9 @@ import ibis
 import pandas as pd
 import pytest
 
-from features import FEATURES, build_features, describe, feature_specs
+from features.build import build_features
 from features.engine import connect
+from features.registry import FEATURES, describe, feature_specs
 from pipeline.config import load_params
 
 CFG = load_params().featurize
@@ -97,8 +98,24 @@ def test_describe_names_the_unknown_column():
         describe("no_such_feature")
 
 
-def test_describe_recognises_non_default_windows():
+def test_describe_recognises_non_default_windows_and_lists():
     assert describe("logins_count_14d").description == "Logins in the last 14 days"
+    assert (
+        describe("records_invoices_delete_count_30d").description
+        == "Invoices records deleted in the last 30 days"
+    )
+
+
+def test_healthy_direction_follows_the_name_whatever_the_settings():
+    assert describe("logins_count_14d").healthy_when == "high"
+    assert describe("days_since_last_login").healthy_when == "low"
+    assert describe("days_to_first_sso").healthy_when == "low"  # a core feature not in the defaults
+    assert describe("records_delete_count_14d").healthy_when is None  # cleaning up, or leaving
+    assert describe("records_invoices_delete_count_30d").healthy_when is None
+    assert describe("records_invoices_create_count_30d").healthy_when == "high"
+    unconstrained = {name for name, spec in FEATURES.items() if spec.healthy_when is None}
+    assert {"segment", "plan", "contract_type", "arr", "days_to_renewal"} <= unconstrained
+    assert all(spec.healthy_when is None for spec in FEATURES.values() if spec.dtype == "string")
 
 
 def test_defaults_in_registry_match_params():

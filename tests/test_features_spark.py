@@ -7,8 +7,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from features import build_labelled_features, feature_specs
+from features.build import build_labelled_features
 from features.engine import connect, register_tables, write_parquet
+from features.registry import feature_specs
 from ingest.contract import read_as_of
 
 pytest.importorskip("pyspark")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features import feature_specs
 from features.engine import join_spark_parts
+from features.registry import feature_specs
 from models.encoding import read_features
 from pipeline.featurize import featurize
 

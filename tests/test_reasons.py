@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.registry import describe as describe_spec
 from models.encoding import FeatureSpec
 from models.reasons import (
     Standing,
@@ -13,6 +14,7 @@ from models.reasons import (
     driver_columns,
     format_value,
     guess_unit,
+    reason_columns,
     standing_words,
     top_features,
     value_changed,
@@ -64,6 +66,20 @@ def test_top_features_puts_the_first_of_equal_contributions_first_and_keeps_its_
 )
 def test_describe_reads_as_plain_words(name, value, usual, text):
     assert describe(name, value, usual, REGISTRY) == text
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("days_to_first_integrations", "first use of integrations (time to value): not used yet"),
+        ("days_since_last_login", "Days since anyone last logged in: no login ever"),
+        ("logins_change_pct_30d", "30 days before: no logins in the 30 days before"),
+        ("logins_count_30d", "Logins in the last 30 days: no data"),
+    ],
+)
+def test_an_empty_value_says_what_it_means(name, text):
+    registry = {name: describe_spec(name)}
+    assert describe(name, float("nan"), (1.0, 2.0), registry).endswith(text)
 
 
 def test_a_value_inside_the_usual_range_says_where_it_stands():
@@ -168,3 +184,32 @@ def test_a_feature_whose_value_did_not_change_is_no_driver():
     assert out.loc[0, "driver_1_contribution"] == pytest.approx(0.8)
     assert out.loc[0, "driver_2"] is None
     assert out.loc[0, "driver_remainder"] == pytest.approx(0.9)
+
+
+def test_reasons_point_the_way_the_registry_says_is_unhealthy():
+    """Logins are healthy when high. An account with more logins than most is never told that its logins
+    raise the risk, nor one with fewer that they lower it; the next contribution takes the slot, and
+    the left-out one stays in the remainder. A feature with no direction is listed either way."""
+    registry = {name: describe_spec(name) for name in ("logins_count_30d", "days_to_renewal")}
+    spec = FeatureSpec(("logins_count_30d", "days_to_renewal"), {})
+    frame = pd.DataFrame({"logins_count_30d": [50.0, 1.0, 10.0, 12.0, 9.0], "days_to_renewal": [30] * 5})
+    contrib = np.array(
+        [
+            [0.4, 0.1, -2.0],  # many logins 'raising' the risk: not a reason; renewal is
+            [-0.3, 0.2, -2.0],  # few logins 'lowering' it: not protective
+            [0.4, 0.1, -2.0],  # 10 logins: as many accounts above as below, so either way
+            [0.0, 0.0, -2.0],
+            [0.0, 0.0, -2.0],
+        ]
+    )
+    out = reason_columns(frame, spec, contrib, {}, n_reasons=2, n_protective=1, registry=registry)
+    named = out.fillna("-")
+    assert named["reason_1_feature"].tolist()[:3] == [
+        "days_to_renewal",
+        "days_to_renewal",
+        "logins_count_30d",
+    ]
+    assert named["reason_2_feature"].tolist()[:3] == ["-", "-", "days_to_renewal"]
+    assert named["protective_1_feature"].tolist()[:2] == ["-", "-"]
+    listed = out[[c for c in out.columns if c.endswith("_contribution")]].sum(axis=1)
+    assert np.allclose(listed + out["contribution_remainder"], contrib.sum(axis=1))

@@ -105,3 +105,31 @@ def test_unknown_category_level_becomes_missing():
     spec = infer_spec(features)
     encoded = encode(features.assign(segment="startup"), spec)
     assert encoded["segment"].isna().all()
+
+
+@pytest.mark.parametrize("monotone", [True, False])
+def test_monotone_training_holds_risk_to_the_registrys_direction(monotone):
+    """Churn planted at both ends of active_users_ratio_30d (healthy when high in the registry): held to
+    the registry, risk never rises with the ratio; left free, the model learns the rise at the top.
+    (Free, with the "advanced" method configured and a categorical feature, LightGBM 4.7 would crash.)"""
+    rng = np.random.default_rng(5)
+    features = synthetic_features(seed=5).rename(columns={"logins_30d": "active_users_ratio_30d"})
+    ratio = rng.random(len(features))
+    features["active_users_ratio_30d"] = ratio
+    risk = np.where(ratio < 0.2, 0.5, np.where(ratio > 0.8, 0.6, 0.05))
+    known = features["label"].notna()
+    features.loc[known, "label"] = (rng.random(int(known.sum())) < risk[known.to_numpy()]).astype(int)
+    trained = fit_all(
+        features, label_days=90, valid_months=3, test_months=3, calibration="isotonic",
+        lgbm_params={**LGBM, "monotone_constraints_method": "advanced"}, logreg_c=1.0,
+        health_weights={"noise": 1.0}, monotone=monotone,
+    )  # fmt: skip
+
+    grid = features.head(50).loc[np.repeat(np.arange(50), 21)].reset_index(drop=True)
+    grid["active_users_ratio_30d"] = np.tile(np.linspace(0, 1, 21), 50)
+    raw = trained.booster.predict(encode(grid, trained.spec), raw_score=True).reshape(50, 21)
+    never_rises = bool((np.diff(raw, axis=1) <= 1e-12).all())
+    assert never_rises == monotone
+    constraints = trained.lgbm_params.get("monotone_constraints")
+    assert constraints == ([0, -1, 0] if monotone else None)  # segment, active_users_ratio_30d, noise
+    assert trained.spec.features == ("segment", "active_users_ratio_30d", "noise")
