@@ -428,24 +428,24 @@ def _expand(template: _Template, s: Settings) -> list[FeatureSpec]:
     combos: list[dict[str, object]] = [{"t": s.trend_days, "m": s.max_window, "o": s.object_type_window_days}]
     for key in template.over:
         combos = [{**base, **extra} for base in combos for extra in choices[key]]
-    return [
-        FeatureSpec(
-            template.name.format(**c),
-            template.family,
-            template.description.format(**c),
-            template.unit,
-            template.dtype,
-            _healthy_when(template, c),
-            template.missing.format(**c),
-        )
-        for c in combos
-    ]
+    return [_spec(template, template.name.format(**c), c) for c in combos]
 
 
-def _healthy_when(template: _Template, values: dict[str, object]) -> HealthyWhen:
-    """The template's direction, except for deletes: clearing out old records is as much a sign of use as
-    of leaving, so a count of deletes has no prior direction."""
-    return None if values.get("action") == "delete" else template.healthy_when
+def _spec(template: _Template, name: str, fill: dict[str, object]) -> FeatureSpec:
+    """The column `name` of `template`, its words filled from `fill` (window, core feature, action, ...).
+
+    The direction is the template's, except for deletes: clearing out old records is as much a sign of
+    use as of leaving, so a count of deletes has no prior direction.
+    """
+    return FeatureSpec(
+        name,
+        template.family,
+        template.description.format(**fill),
+        template.unit,
+        template.dtype,
+        None if fill.get("action") == "delete" else template.healthy_when,
+        template.missing.format(**fill),
+    )
 
 
 def feature_specs(cfg: Featurize | Settings | None = None) -> list[FeatureSpec]:
@@ -468,16 +468,7 @@ def describe(name: str) -> FeatureSpec:
             words = {f"{k}_words": _words(str(v)) for k, v in values.items() if k in ("core", "type")}
             if "type_words" in words:
                 words["type_words"] = words["type_words"].capitalize()
-            fill = {"t": "?", "m": "?", "o": "?", "w": "?", **values, **words}
-            return FeatureSpec(
-                name,
-                template.family,
-                template.description.format(**fill),
-                template.unit,
-                template.dtype,
-                _healthy_when(template, values),
-                template.missing.format(**fill),
-            )
+            return _spec(template, name, {"t": "?", "m": "?", "o": "?", "w": "?", **values, **words})
     raise KeyError(f"unknown feature column {name!r}: not in the feature registry")
 
 
