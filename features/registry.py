@@ -37,6 +37,7 @@ class FeatureSpec:
     dtype: DType = "float64"
     healthy_when: HealthyWhen = None
     missing: str = "no data"  # what an empty value means, in the reasons' words
+    compared: bool = True  # whether reasons say where the value stands among the accounts
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class _Template:
     healthy_when: HealthyWhen
     over: tuple[str, ...] = ()  # which placeholders the template expands over
     missing: str = "no data"
+    compared: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,9 @@ def _t(
     healthy_when: HealthyWhen,
     *over: str,
     missing: str = "no data",
+    compared: bool = True,
 ) -> _Template:
-    return _Template(name, family, description, unit, dtype, healthy_when, over, missing)
+    return _Template(name, family, description, unit, dtype, healthy_when, over, missing, compared)
 
 
 # Order here is column order in the feature table. {w} = each window, {t} = trend_days,
@@ -100,7 +103,16 @@ TEMPLATES: tuple[_Template, ...] = (
     _t("mrr", "account", "Monthly recurring revenue", "currency", "float64", None),
     _t("arr", "account", "Annual recurring revenue (12 x MRR)", "currency", "float64", None),
     _t("mrr_per_seat", "account", "Monthly revenue per licensed seat", "currency", "float64", None),
-    _t("days_to_renewal", "account", "Days until the next contract renewal", "days", "int64", None),
+    # a date on the calendar: 'near the median of accounts' would say nothing about the account
+    _t(
+        "days_to_renewal",
+        "account",
+        "Days until the next contract renewal",
+        "days",
+        "int64",
+        None,
+        compared=False,
+    ),
     _t(
         "seats_change_90d",
         "account",
@@ -445,6 +457,7 @@ def _spec(template: _Template, name: str, fill: dict[str, object]) -> FeatureSpe
         template.dtype,
         None if fill.get("action") == "delete" else template.healthy_when,
         template.missing.format(**fill),
+        template.compared,
     )
 
 

@@ -218,7 +218,8 @@ def describe_many(
 ) -> np.ndarray:
     """Plain-words text per row for the feature at ``index`` (-1: no reason, None).
 
-    Each distinct value of a feature is worded once (counts and categories repeat across accounts).
+    Each distinct value of a feature is worded once (counts and categories repeat across accounts). A
+    feature the registry marks as not ``compared`` (days to renewal) is worded without its usual range.
     """
     standing = Standing(frame) if standing is None else standing
     text = np.full(len(index), None, dtype=object)
@@ -227,12 +228,13 @@ def describe_many(
         name = spec.features[i]
         codes, distinct = pd.factorize(frame[name].to_numpy()[rows], use_na_sentinel=False)
         shares = [None] * len(distinct)
-        if name in ranges and is_numeric_dtype(frame[name]):
+        usual = ranges.get(name) if getattr(registry.get(name), "compared", True) else None
+        if usual is not None and is_numeric_dtype(frame[name]):
             values = pd.to_numeric(pd.Series(distinct), errors="coerce").to_numpy(
                 dtype="float64", na_value=np.nan
             )
             shares = list(zip(*standing.shares(name, values), strict=True))
-        wording = Wording.of(name, ranges.get(name), registry)
+        wording = Wording.of(name, usual, registry)
         words = [wording.say(v, share) for v, share in zip(distinct, shares, strict=True)]
         text[rows] = np.array(words, dtype=object)[codes]
     return text

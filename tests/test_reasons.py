@@ -11,6 +11,7 @@ from models.encoding import FeatureSpec
 from models.reasons import (
     Standing,
     describe,
+    describe_many,
     driver_columns,
     format_value,
     guess_unit,
@@ -184,6 +185,21 @@ def test_a_feature_whose_value_did_not_change_is_no_driver():
     assert out.loc[0, "driver_1_contribution"] == pytest.approx(0.8)
     assert out.loc[0, "driver_2"] is None
     assert out.loc[0, "driver_remainder"] == pytest.approx(0.9)
+
+
+def test_days_to_renewal_is_not_compared_with_other_accounts():
+    """A renewal date is a place on the calendar, not a level of use: 'near the median of accounts'
+    would say nothing. Other features keep their usual range."""
+    registry = {name: describe_spec(name) for name in ("days_to_renewal", "tenure_days")}
+    spec = FeatureSpec(("days_to_renewal", "tenure_days"), {})
+    frame = pd.DataFrame({"days_to_renewal": [53, 10, 200], "tenure_days": [400, 30, 900]})
+    ranges = {"days_to_renewal": (15.0, 200.0), "tenure_days": (300.0, 900.0)}
+    text = describe_many(frame, spec, np.array([0, 1, 1]), ranges, registry)
+    assert text.tolist() == [
+        "Days until the next contract renewal: 53 days",
+        "Days since the contract started: 30 days, below the usual 300–900 days",
+        "Days since the contract started: 900 days, higher than 67% of accounts (usually 300–900 days)",
+    ]
 
 
 def test_reasons_point_the_way_the_registry_says_is_unhealthy():
