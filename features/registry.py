@@ -7,7 +7,9 @@ recognises names built from non-default settings (for example `logins_count_14d`
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -470,6 +472,22 @@ def feature_specs(cfg: Featurize | Settings | None = None) -> list[FeatureSpec]:
 FEATURES: dict[str, FeatureSpec] = {spec.name: spec for spec in feature_specs()}
 
 
+class AnyFeatures(Mapping[str, FeatureSpec]):
+    """`describe` as a mapping: every column of any settings by name (``.get`` gives None for a column
+    the registry does not know). Iterating lists the default columns, as `FEATURES` does; unlike it,
+    ``features.windows: [14, 60]`` columns are found too."""
+
+    def __getitem__(self, name: str) -> FeatureSpec:
+        return describe(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FEATURES)
+
+    def __len__(self) -> int:
+        return len(FEATURES)
+
+
+@functools.cache
 def describe(name: str) -> FeatureSpec:
     """The spec of a feature column; names built from non-default windows or lists are recognised too."""
     if name in FEATURES:

@@ -37,13 +37,14 @@ Ranges = dict[str, tuple[float, float]]
 
 
 def default_registry() -> Registry:
-    """The project's feature registry; empty (column names as words) when `features` has none yet."""
+    """The project's feature registry, for the columns of any featurize settings (windows of 14 days,
+    your own core features); empty (column names as words) when `features` has none yet."""
     try:
-        from features.registry import FEATURES
+        from features.registry import AnyFeatures
     except ModuleNotFoundError:
         log.warning("features.registry not found: reasons will use column names instead of descriptions")
         return {}
-    return FEATURES
+    return AnyFeatures()
 
 
 def contributions(booster: lgb.Booster, x: pd.DataFrame) -> np.ndarray:

@@ -229,3 +229,20 @@ def test_reasons_point_the_way_the_registry_says_is_unhealthy():
     assert named["protective_1_feature"].tolist()[:2] == ["-", "-"]
     listed = out[[c for c in out.columns if c.endswith("_contribution")]].sum(axis=1)
     assert np.allclose(listed + out["contribution_remainder"], contrib.sum(axis=1))
+
+
+def test_reasons_word_columns_of_non_default_settings():
+    """With featurize.windows [14, ...] the columns are logins_count_14d and so on: the default registry
+    still words them, and still knows their direction."""
+    spec = FeatureSpec(("logins_count_14d", "days_to_first_sso"), {})
+    frame = pd.DataFrame({"logins_count_14d": [2.0, 30.0, 9.0], "days_to_first_sso": [np.nan, 5.0, 7.0]})
+    contrib = np.array([[0.5, 0.2, -1.0], [0.5, 0.2, -1.0], [0.0, 0.0, -1.0]])
+    out = reason_columns(frame, spec, contrib, {}, n_reasons=2, n_protective=0)
+    assert out["reason_1"].tolist()[:2] == [
+        "Logins in the last 14 days: 2",
+        "Days from contract start to the first use of sso (time to value): 5 days",
+    ]  # 30 logins, more than most, 'raising the risk' is left out
+    assert (
+        out["reason_2"].tolist()[0]
+        == "Days from contract start to the first use of sso (time to value): not used yet"
+    )
