@@ -475,7 +475,7 @@ FEATURES: dict[str, FeatureSpec] = {spec.name: spec for spec in feature_specs()}
 class AnyFeatures(Mapping[str, FeatureSpec]):
     """`describe` as a mapping: every column of any settings by name (``.get`` gives None for a column
     the registry does not know). Iterating lists the default columns, as `FEATURES` does; unlike it,
-    ``features.windows: [14, 60]`` columns are found too."""
+    ``featurize.windows: [14, 60]`` columns are found too."""
 
     def __getitem__(self, name: str) -> FeatureSpec:
         return describe(name)
