@@ -10,9 +10,9 @@ A value inside the usual range also says where it stands among the accounts scor
 lower than 70% of accounts'): a reason that only said 'within the usual range' would not say why it
 raises the score.
 
-Words come from the feature registry (``features.registry.FEATURES``: name -> spec with ``description``
-and ``unit``); a feature it does not know is named after its column. Ratios and percent changes are
-stored as fractions (0.25 = 25%, -0.62 = fell 62%).
+Words come from the feature registry (``features.registry.AnyFeatures``: name -> spec with
+``description``, ``unit``, ``healthy_when`` and ``missing``); a feature it does not know is named after
+its column. Ratios and percent changes are stored as fractions (0.25 = 25%, -0.62 = fell 62%).
 """
 
 from __future__ import annotations
