@@ -40,6 +40,9 @@ class FeatureSpec:
     healthy_when: HealthyWhen = None
     missing: str = "no data"  # what an empty value means, in the reasons' words
     compared: bool = True  # whether reasons say where the value stands among the accounts
+    # a fact about the account or its contract (segment, ARR, days to renewal), not its behaviour: the
+    # risk list names it under "context", and keeps the reasons for what a CS manager can act on
+    context: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class _Template:
     over: tuple[str, ...] = ()  # which placeholders the template expands over
     missing: str = "no data"
     compared: bool = True
+    context: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,21 +94,46 @@ def _t(
     *over: str,
     missing: str = "no data",
     compared: bool = True,
+    context: bool = False,
 ) -> _Template:
-    return _Template(name, family, description, unit, dtype, healthy_when, over, missing, compared)
+    return _Template(name, family, description, unit, dtype, healthy_when, over, missing, compared, context)
 
 
 # Order here is column order in the feature table. {w} = each window, {t} = trend_days,
 # {m} = the largest window, {o} = object_type_window_days.
 TEMPLATES: tuple[_Template, ...] = (
-    _t("tenure_days", "account", "Days since the contract started", "days", "int64", None),
-    _t("segment", "account", "Customer segment (enterprise, mid-market, SMB)", "category", "string", None),
-    _t("plan", "account", "Subscription plan", "category", "string", None),
-    _t("contract_type", "account", "Contract type (monthly or annual)", "category", "string", None),
-    _t("seats", "account", "Licensed seats", "count", "int64", None),
-    _t("mrr", "account", "Monthly recurring revenue", "currency", "float64", None),
-    _t("arr", "account", "Annual recurring revenue (12 x MRR)", "currency", "float64", None),
-    _t("mrr_per_seat", "account", "Monthly revenue per licensed seat", "currency", "float64", None),
+    _t("tenure_days", "account", "Days since the contract started", "days", "int64", None, context=True),
+    _t(
+        "segment",
+        "account",
+        "Customer segment (enterprise, mid-market, SMB)",
+        "category",
+        "string",
+        None,
+        context=True,
+    ),
+    _t("plan", "account", "Subscription plan", "category", "string", None, context=True),
+    _t(
+        "contract_type",
+        "account",
+        "Contract type (monthly or annual)",
+        "category",
+        "string",
+        None,
+        context=True,
+    ),
+    _t("seats", "account", "Licensed seats", "count", "int64", None, context=True),
+    _t("mrr", "account", "Monthly recurring revenue", "currency", "float64", None, context=True),
+    _t("arr", "account", "Annual recurring revenue (12 x MRR)", "currency", "float64", None, context=True),
+    _t(
+        "mrr_per_seat",
+        "account",
+        "Monthly revenue per licensed seat",
+        "currency",
+        "float64",
+        None,
+        context=True,
+    ),
     # a date on the calendar: 'near the median of accounts' would say nothing about the account
     _t(
         "days_to_renewal",
@@ -114,6 +143,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "int64",
         None,
         compared=False,
+        context=True,
     ),
     _t(
         "seats_change_90d",
@@ -460,6 +490,7 @@ def _spec(template: _Template, name: str, fill: dict[str, object]) -> FeatureSpe
         None if fill.get("action") == "delete" else template.healthy_when,
         template.missing.format(**fill),
         template.compared,
+        template.context,
     )
 
 

@@ -1,10 +1,14 @@
 """Reason codes in plain words from LightGBM's TreeSHAP contributions (``pred_contrib``).
 
 For each row the per-feature contributions plus the bias add up to the model's raw score (log-odds). A
-reason is a feature with one of the largest contributions raising the score; a protective factor is one
-with the largest lowering it. Either must point the way the registry says is unhealthy or healthy (see
-`keep_consistent`). Each listed contribution is kept beside its text, and the rest (bias plus
-every unlisted feature) is kept as ``contribution_remainder``, so listed + remainder = raw score exactly.
+reason is a behavioural feature with one of the largest contributions raising the score; a protective
+factor is one with the largest lowering it. Either must point the way the registry says is unhealthy or
+healthy (see `keep_consistent`). Facts about the account and its contract (the registry's ``context``:
+segment, ARR, days to renewal) are not reasons a CS manager can act on, and a list where "53 days to
+renewal" led most accounts' reasons buried the behaviour; the largest of them raising the score is
+listed apart, as ``context_1``. Each listed contribution is kept beside its text, and the rest (bias
+plus every unlisted feature) is kept as ``contribution_remainder``, so listed + remainder = raw score
+exactly.
 
 A value inside the usual range also says where it stands among the accounts scored with it ('54 days,
 lower than 70% of accounts'): a reason that only said 'within the usual range' would not say why it
@@ -99,8 +103,11 @@ class Standing:
 TOP_BLOCK_ROWS = 20_000  # x ~100 features x 8 bytes: 16 MB, under glibc's largest mmap threshold (32 MB)
 
 
-def top_features(contrib: np.ndarray, n: int, sign: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the ``n`` largest contributions of ``sign`` (+1 raising, -1 lowering) per row.
+def top_features(
+    contrib: np.ndarray, n: int, sign: int, among: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``n`` largest contributions of ``sign`` (+1 raising, -1 lowering) per row,
+    of the features where the boolean mask ``among`` holds (default: all).
 
     Slots with no contribution of that sign get index -1 and value 0. Of equal contributions the
     first feature comes first.
@@ -113,6 +120,8 @@ def top_features(contrib: np.ndarray, n: int, sign: int) -> tuple[np.ndarray, np
     for start in range(0, len(contrib), TOP_BLOCK_ROWS):
         block = slice(start, start + TOP_BLOCK_ROWS)
         signed = contrib[block] * sign  # a copy: picked values are struck out of it
+        if among is not None:
+            signed[:, ~among] = -np.inf
         rows = np.arange(len(signed))
         # n passes of argmax: for the few reasons a list shows, 7x faster than an argpartition per row
         for k in range(n):
@@ -136,8 +145,9 @@ def reason_columns(
     registry: Registry | None = None,
     order: np.ndarray | None = None,
     medians: Mapping[str, float] | None = None,
+    n_context: int = 0,
 ) -> pd.DataFrame:
-    """Reason and protective-factor columns (text, feature, contribution) plus the remainder.
+    """Reason, protective-factor and context columns (text, feature, contribution) plus the remainder.
 
     ``frame`` holds the raw (unencoded) feature values the text quotes, row-aligned with ``contrib``.
     ``order`` (positions in ``frame``) lists the result's rows in that order, each with its index in
@@ -152,8 +162,12 @@ def reason_columns(
     names = np.array([*spec.features, None], dtype=object)  # index -1 (no such reason): None
     if medians is None:
         medians = ranges_and_medians(frame, spec, (0.5, 0.5))[1]
-    for prefix, n, sign in (("reason", n_reasons, 1), ("protective", n_protective, -1)):
-        index, value = top_features(features, n + SPARE_CANDIDATES, sign)
+    context = np.array([getattr(registry.get(name), "context", False) for name in spec.features], dtype=bool)
+    lists = (("reason", n_reasons, 1, ~context), ("protective", n_protective, -1, ~context))
+    for prefix, n, sign, among in (*lists, ("context", n_context, 1, context)):
+        if n == 0:
+            continue
+        index, value = top_features(features, n + SPARE_CANDIDATES, sign, among)
         index, value = keep_consistent(index, value, frame, spec, sign, n, registry, medians)
         for k in range(index.shape[1]):
             out[f"{prefix}_{k + 1}"] = describe_many(frame, spec, index[:, k], ranges, registry, standing)

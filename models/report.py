@@ -3,7 +3,8 @@
 The page carries its data as JSON inside a script tag (``</`` escaped so no text can close the tag) and
 draws the tables with vanilla JavaScript through ``textContent``, so account names and reasons are never
 parsed as HTML. Sections: tier counts and ARR per tier and segment, the accounts (sortable by any
-column, filterable by text, tier and segment) and the accounts that changed tier.
+column, filterable by text, tier and segment) and the accounts that changed tier. Each account's reasons,
+protective factors and context share one cell, so the list fits a laptop's screen without scrolling sideways.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from models.tiers import TIERS
 TABLE_COLUMNS = (
     ("rank", "Rank", "num"),
     ("account_name", "Account", "text"),
-    ("segment", "Segment", "text"),
+    ("segment", "Segment", "segment"),
     ("owner", "Owner", "text"),
     ("arr", "ARR", "money"),
     ("days_to_renewal", "Days to renewal", "num"),
@@ -30,12 +31,11 @@ TABLE_COLUMNS = (
     ("arr_at_risk", "ARR at risk", "money"),
     ("probability_change", "Change", "delta"),
     ("previous_tier", "Previous tier", "tier"),
-    ("reasons", "Top reasons", "list"),
-    ("protective", "Protective factors", "list"),
+    ("why", "Why: reasons, protective factor, account context", "why"),
 )
 CHANGE_COLUMNS = (
     ("account_name", "Account", "text"),
-    ("segment", "Segment", "text"),
+    ("segment", "Segment", "segment"),
     ("owner", "Owner", "text"),
     ("arr", "ARR", "money"),
     ("previous_tier", "From", "tier"),
@@ -98,8 +98,17 @@ def _na(value: Any) -> bool:
 
 
 def page_data(risk: RiskList, max_rows: int) -> dict[str, Any]:
-    shown = risk.accounts.head(max_rows).assign(
-        reasons=lambda f: _joined(f, "reason_"), protective=lambda f: _joined(f, "protective_")
+    shown = risk.accounts.head(max_rows)
+    shown = shown.assign(
+        why=[
+            {"reasons": r, "protective": p, "context": c}
+            for r, p, c in zip(
+                _joined(shown, "reason_"),
+                _joined(shown, "protective_"),
+                _joined(shown, "context_"),
+                strict=True,
+            )
+        ]
     )
     shown["days_to_renewal"] = shown["days_to_renewal"].astype("float64")
     changes = risk.changes.assign(drivers=lambda f: _joined(f, "driver_"))
@@ -148,7 +157,7 @@ TEMPLATE = """<!DOCTYPE html>
   table { border-collapse: collapse; width: 100%; }
   th, td { padding: 5px 8px; border-bottom: 1px solid #e4e7eb; text-align: left; vertical-align: top; }
   th { background: #f5f7fa; position: sticky; top: 0; }
-  #accounts th { cursor: pointer; user-select: none; white-space: nowrap; }
+  #accounts th { cursor: pointer; user-select: none; }  /* headers wrap: the reasons need the width */
   #accounts th[aria-sort="ascending"]::after { content: " ▲"; }
   #accounts th[aria-sort="descending"]::after { content: " ▼"; }
   th.num { text-align: right; } td ul { min-width: 260px; }
@@ -157,6 +166,7 @@ TEMPLATE = """<!DOCTYPE html>
   .tier.red { background: #fde8e8; color: #9b1c1c; } .tier.yellow { background: #fdf6b2; color: #8e4b10; }
   .tier.green { background: #def7ec; color: #03543f; }
   ul { margin: 0; padding-left: 16px; } .up { color: #c62828; } .down { color: #2f855a; }
+  td.why { min-width: 320px; } .why .protective { color: #2f855a; } .why .context { color: #52606d; }
   .controls { display: flex; gap: 8px; margin: 8px 0; align-items: center; flex-wrap: wrap; }
   input, select { font: inherit; padding: 4px 8px; }
   .scroll { max-height: 70vh; overflow: auto; border: 1px solid #e4e7eb; }
@@ -181,15 +191,18 @@ TEMPLATE = """<!DOCTYPE html>
 <div class="scroll"><table id="accounts"><thead><tr></tr></thead><tbody></tbody></table></div>
 <h2>Accounts that changed tier</h2>
 <div class="scroll"><table id="changes"><thead><tr></tr></thead><tbody></tbody></table></div>
-<p class="note">Model: __MODEL__. Reasons are the features that raised the account's score most (TreeSHAP);
-"usual" is the middle half of active accounts at this date, and "lower than 70% of accounts" places a
-value inside it. A reason says why the model scored the account so, not what caused the risk: the model
-weighs features together, so a few read against intuition. Change is against the previous scoring.</p>
+<p class="note">Model: __MODEL__. Reasons are the usage features that raised the account's score most
+(TreeSHAP); the protective factor lowered it most; the account context is the fact about the account or its
+contract (segment, ARR, days to renewal) that raised it most. "Usual" is the middle half of active accounts at
+this date, and "lower than 70% of accounts" places a value inside it. A reason says why the model scored the
+account so, not what caused the risk. Change is against the previous scoring.</p>
 <script type="application/json" id="data">__DATA__</script>
 <script>
 "use strict";
 const DATA = JSON.parse(document.getElementById("data").textContent);
 const money = new Intl.NumberFormat("en-US", {maximumFractionDigits: 0});
+const SEGMENTS = {enterprise: "Enterprise", mid_market: "Mid-market", smb: "SMB"};
+function segmentLabel(value) { return value ? SEGMENTS[value] || value : value; }
 function el(tag, text, cls) {
   const e = document.createElement(tag);
   if (text !== undefined && text !== null) e.textContent = text;
@@ -202,6 +215,15 @@ function cell(value, kind) {
     (value || []).forEach(v => ul.appendChild(el("li", v)));
     td.appendChild(ul); return td;
   }
+  if (kind === "why") {
+    const td = el("td", null, "why"), ul = el("ul"), why = value || {};
+    (why.reasons || []).forEach(v => ul.appendChild(el("li", v)));
+    td.appendChild(ul);
+    (why.protective || []).forEach(v => td.appendChild(el("div", "Protective: " + v, "protective")));
+    (why.context || []).forEach(v => td.appendChild(el("div", "Context: " + v, "context")));
+    return td;
+  }
+  if (kind === "segment") return el("td", segmentLabel(value));
   if (kind === "tier") {
     const td = el("td"); if (value) td.appendChild(el("span", value, "tier " + value)); return td;
   }
@@ -219,9 +241,9 @@ function cell(value, kind) {
 function header(table, columns, sortable) {
   const tr = table.querySelector("thead tr");
   columns.forEach(([key, label, kind], i) => {
-    const th = el("th", label, kind === "text" || kind === "list" || kind === "tier" ? "" : "num");
+    const th = el("th", label, ["text", "list", "why", "tier", "segment"].includes(kind) ? "" : "num");
     th.dataset.key = key;
-    if (sortable && kind !== "list") th.addEventListener("click", () => sortBy(i));
+    if (sortable && kind !== "list" && kind !== "why") th.addEventListener("click", () => sortBy(i));
     tr.appendChild(th);
   });
 }
@@ -256,8 +278,8 @@ function render() {
   const segment = document.getElementById("segment-filter").value;
   let rows = DATA.rows.filter(r =>
     (!tier || r.tier === tier) && (!segment || r.segment === segment) &&
-    (!text || [r.account_id, r.account_name, r.owner, r.segment, r.tier,
-               ...(r.reasons || []), ...(r.protective || [])]
+    (!text || [r.account_id, r.account_name, r.owner, r.segment, segmentLabel(r.segment), r.tier,
+               ...Object.values(r.why || {}).flat()]
       .some(v => v && String(v).toLowerCase().includes(text))));
   if (sortState.index !== null) {
     const [key, , kind] = DATA.columns[sortState.index];
@@ -290,14 +312,14 @@ function start() {
   const sumBody = document.querySelector("#summary tbody");
   DATA.summary.forEach(s => {
     const tr = el("tr");
-    [cell(s.tier, "tier"), cell(s.segment, "text"), cell(s.accounts, "num"), cell(s.arr, "money"),
+    [cell(s.tier, "tier"), cell(s.segment, "segment"), cell(s.accounts, "num"), cell(s.arr, "money"),
      cell(s.arr_at_risk, "money")].forEach(td => tr.appendChild(td));
     sumBody.appendChild(tr);
   });
   const tiers = document.getElementById("tier-filter"), segments = document.getElementById("segment-filter");
   ["red", "yellow", "green"].forEach(t => { const o = el("option", t); o.value = t; tiers.appendChild(o); });
   [...new Set(DATA.rows.map(r => r.segment).filter(Boolean))].sort().forEach(s => {
-    const o = el("option", s); o.value = s; segments.appendChild(o);
+    const o = el("option", segmentLabel(s)); o.value = s; segments.appendChild(o);
   });
   ["filter", "tier-filter", "segment-filter"].forEach(id =>
     document.getElementById(id).addEventListener("input", render));

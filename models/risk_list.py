@@ -85,6 +85,7 @@ class ListSettings:
     n_protective: int = 1
     n_drivers: int = 3
     usual_range: tuple[float, float] = (0.25, 0.75)
+    n_context: int = 1
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,7 @@ def build_risk_list(
         registry,
         order=order,
         medians=medians,
+        n_context=settings.n_context,
     )
     table = pd.concat([table.take(order), reasons], axis=1)  # the index stays the rows' in `current`
     table["raw_score"] = current.raw_score[order]
@@ -293,15 +295,20 @@ def _changes(table, current, previous, spec, n_drivers, registry) -> pd.DataFram
 
 
 def _column_order(table: pd.DataFrame) -> list[str]:
-    reasons = [c for c in table.columns if c.startswith(("reason_", "protective_")) and c.count("_") == 1]
+    reasons = _reason_texts(table)
     detail = [c for c in table.columns if c not in (*CSV_HEAD, *reasons, "observation_date")]
     return [*CSV_HEAD, *reasons, "observation_date", *detail]
 
 
 def csv_columns(table: pd.DataFrame) -> list[str]:
     """The columns the CSV carries (people and CRMs); the Parquet file keeps the numeric detail too."""
-    reasons = [c for c in table.columns if c.startswith(("reason_", "protective_")) and c.count("_") == 1]
-    return [*CSV_HEAD, *reasons, "observation_date"]
+    return [*CSV_HEAD, *_reason_texts(table), "observation_date"]
+
+
+def _reason_texts(table: pd.DataFrame) -> list[str]:
+    """reason_1.., protective_1.., context_1..: the texts, not their ``_feature`` and ``_contribution``."""
+    prefixes = ("reason_", "protective_", "context_")
+    return [c for c in table.columns if c.startswith(prefixes) and c.count("_") == 1]
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

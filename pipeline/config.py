@@ -160,6 +160,7 @@ class Tiers(_Section):
 class Score(_Section):
     n_reasons: int = Field(ge=1)
     n_protective: int = Field(ge=0)
+    n_context: int = Field(ge=0)
     n_drivers: int = Field(ge=1)
     usual_range: tuple[float, float]
     report_rows: int = Field(gt=0)

@@ -78,7 +78,14 @@ def load_model(source: str | Path, experiment: str) -> ScoringModel:
 def settings_from(score: Score) -> ListSettings:
     t = score.tiers
     rule = TierRule(t.method, t.red, t.yellow, t.capacity_unit, t.per_segment, dict(t.segments))
-    return ListSettings(rule, score.n_reasons, score.n_protective, score.n_drivers, tuple(score.usual_range))
+    return ListSettings(
+        rule,
+        n_reasons=score.n_reasons,
+        n_protective=score.n_protective,
+        n_context=score.n_context,
+        n_drivers=score.n_drivers,
+        usual_range=tuple(score.usual_range),
+    )
 
 
 def score_accounts(

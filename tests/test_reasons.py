@@ -61,7 +61,7 @@ def test_top_features_puts_the_first_of_equal_contributions_first_and_keeps_its_
             "Logins in the last 30 days compared with the 30 days before fell 62% (usually −10% to +15%)",
         ),
         ("logins_count_30d", float("nan"), (18.0, 45.0), "Logins in the last 30 days: no data"),
-        ("segment", "smb", None, "Segment: smb"),
+        ("plan", "pro", None, "Plan: pro"),  # not in REGISTRY: named after its column
         ("features_new_90d", 3.0, (0.0, 1.0), "New features adopted this quarter: 3, above the usual 0–1"),
     ],
 )
@@ -206,12 +206,13 @@ def test_reasons_point_the_way_the_registry_says_is_unhealthy():
     """Logins are healthy when high. An account with more logins than most is never told that its logins
     raise the risk, nor one with fewer that they lower it; the next contribution takes the slot, and
     the left-out one stays in the remainder. A feature with no direction is listed either way."""
-    registry = {name: describe_spec(name) for name in ("logins_count_30d", "days_to_renewal")}
-    spec = FeatureSpec(("logins_count_30d", "days_to_renewal"), {})
-    frame = pd.DataFrame({"logins_count_30d": [50.0, 1.0, 10.0, 12.0, 9.0], "days_to_renewal": [30] * 5})
+    deletes = "records_delete_count_90d"
+    registry = {name: describe_spec(name) for name in ("logins_count_30d", deletes)}
+    spec = FeatureSpec(("logins_count_30d", deletes), {})
+    frame = pd.DataFrame({"logins_count_30d": [50.0, 1.0, 10.0, 12.0, 9.0], deletes: [3] * 5})
     contrib = np.array(
         [
-            [0.4, 0.1, -2.0],  # many logins 'raising' the risk: not a reason; renewal is
+            [0.4, 0.1, -2.0],  # many logins 'raising' the risk: not a reason; deletes are
             [-0.3, 0.2, -2.0],  # few logins 'lowering' it: not protective
             [0.4, 0.1, -2.0],  # 10 logins: as many accounts above as below, so either way
             [0.0, 0.0, -2.0],
@@ -220,15 +221,49 @@ def test_reasons_point_the_way_the_registry_says_is_unhealthy():
     )
     out = reason_columns(frame, spec, contrib, {}, n_reasons=2, n_protective=1, registry=registry)
     named = out.fillna("-")
-    assert named["reason_1_feature"].tolist()[:3] == [
-        "days_to_renewal",
-        "days_to_renewal",
-        "logins_count_30d",
-    ]
-    assert named["reason_2_feature"].tolist()[:3] == ["-", "-", "days_to_renewal"]
+    assert named["reason_1_feature"].tolist()[:3] == [deletes, deletes, "logins_count_30d"]
+    assert named["reason_2_feature"].tolist()[:3] == ["-", "-", deletes]
     assert named["protective_1_feature"].tolist()[:2] == ["-", "-"]
     listed = out[[c for c in out.columns if c.endswith("_contribution")]].sum(axis=1)
     assert np.allclose(listed + out["contribution_remainder"], contrib.sum(axis=1))
+
+
+def test_account_facts_are_context_not_reasons():
+    """Days to renewal and the contract type raise these scores most, but they are facts about the
+    contract, not behaviour a CS manager can act on: the reasons name the logins, and the largest
+    fact raising the score is the account's context. Listed + remainder is still the raw score."""
+    names = ("days_to_renewal", "contract_type", "logins_count_30d")
+    registry = {name: describe_spec(name) for name in names}
+    spec = FeatureSpec(names, {})
+    frame = pd.DataFrame(
+        {
+            "days_to_renewal": [12, 300],
+            "contract_type": ["annual", "monthly"],
+            "logins_count_30d": [1.0, 40.0],
+        }
+    )
+    contrib = np.array(
+        [
+            [0.9, 0.5, 0.2, -2.0],  # renewal near: context; few logins: the reason
+            [-0.4, 0.6, -0.3, -2.0],  # monthly contract: context; many logins: protective
+        ]
+    )
+    out = reason_columns(
+        frame, spec, contrib, {}, n_reasons=2, n_protective=1, registry=registry, n_context=1
+    )
+    named = out.fillna("-")
+    assert named["reason_1_feature"].tolist() == ["logins_count_30d", "-"]
+    assert named["reason_2_feature"].tolist() == ["-", "-"]
+    assert named["protective_1_feature"].tolist() == ["-", "logins_count_30d"]
+    assert named["context_1_feature"].tolist() == ["days_to_renewal", "contract_type"]
+    assert out["context_1"].tolist() == [
+        "Days until the next contract renewal: 12 days",
+        "Contract type (monthly or annual): monthly",
+    ]
+    listed = out[[c for c in out.columns if c.endswith("_contribution")]].sum(axis=1)
+    assert np.allclose(listed + out["contribution_remainder"], contrib.sum(axis=1))
+    without = reason_columns(frame, spec, contrib, {}, n_reasons=2, n_protective=1, registry=registry)
+    assert not without.columns.str.startswith("context_").any()  # n_context=0: no column
 
 
 def test_reasons_word_columns_of_non_default_settings():

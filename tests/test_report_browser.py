@@ -64,6 +64,21 @@ def test_report_loads_offline_with_counts_and_rows(page):
     assert "<script>" in page.inner_text("#accounts") or "Evil Corp" not in page.inner_text("#accounts")
 
 
+def test_each_account_says_why_and_the_list_fits_the_screen(page):
+    """Reasons, the protective factor and the account's context share one cell; at 1400 px nothing is
+    cut off to the right, and segments read as words."""
+    why = column_values(page, 12)
+    assert all(text.strip() for text in why[:10]), "an account at the top of the list has no reason"
+    assert any("Protective: " in text for text in why) and any(
+        "Context: Customer segment" in text for text in why
+    )
+    box = "document.querySelector('#accounts').parentElement"
+    assert page.evaluate(f"{box}.scrollWidth <= {box}.clientWidth"), "the table is wider than the screen"
+    assert set(column_values(page, 3)) <= {"Enterprise", "Mid-market", "SMB"}
+    page.fill("#filter", "Mid-market")
+    assert set(column_values(page, 3)) == {"Mid-market"}
+
+
 def test_clicking_a_header_sorts_the_table(page):
     arr_header = page.locator("#accounts th", has_text="ARR at risk")
     arr_header.click()

@@ -34,6 +34,7 @@ class Entry:
     family: str
     description: str
     unit: str
+    context: bool = False
 
 
 REGISTRY = {
@@ -47,6 +48,7 @@ REGISTRY = {
     "active_users_ratio_30d": Entry("active_users_ratio_30d", "users", "Share of seats active", "ratio"),
     "days_since_last_login": Entry("days_since_last_login", "logins", "Days since the last login", "days"),
     "features_new_90d": Entry("features_new_90d", "adoption", "New features adopted this quarter", "count"),
+    "segment": Entry("segment", "account", "Customer segment", "category", context=True),
 }
 DATES = pd.to_datetime(["2025-10-01", "2025-11-01", "2025-12-01"]).tz_localize("UTC")
 
@@ -135,12 +137,20 @@ def make_list(setup, rule=None, **kwargs):
 def test_listed_contributions_plus_remainder_equal_the_raw_score(setup):
     features, _, model = setup
     risk = make_list(setup).accounts
-    listed = risk.filter(regex=r"^(reason|protective)_\d+_contribution$").sum(axis=1)
+    listed = risk.filter(regex=r"^(reason|protective|context)_\d+_contribution$").sum(axis=1)
     total = listed + risk["contribution_remainder"]
     rows = snapshot(features, DATES[-1]).set_index("account_id").loc[risk["account_id"]]
     booster_raw = model.booster.predict(encode(rows, model.spec), raw_score=True)
     np.testing.assert_allclose(total.to_numpy(), booster_raw, rtol=0, atol=1e-9)
     np.testing.assert_allclose(risk["raw_score"].to_numpy(), booster_raw, rtol=0, atol=1e-9)
+
+
+def test_the_segment_is_context_never_a_reason(setup):
+    risk = make_list(setup).accounts
+    named = risk.filter(regex=r"^(reason|protective)_\d+_feature$").stack().unique()
+    assert "segment" not in named and len(named)
+    assert set(risk["context_1_feature"].dropna()) == {"segment"}
+    assert risk["context_1"].dropna().str.startswith("Customer segment: ").all()
 
 
 def test_reasons_raise_and_protective_factors_lower_the_score(setup):
