@@ -6,6 +6,7 @@ CSV values are read as strings so that ids keep their leading zeros; parsing hap
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from pathlib import Path
 
@@ -144,5 +145,27 @@ def ragged_rows(path: Path, delimiter: str, n_columns: int) -> Problem | None:
 def _read_json_lines(path: Path) -> pd.DataFrame:
     # pandas rather than Arrow: exports mix types within a field (a number here, a string there).
     # dtype=False leaves values as read, dates included (convert_dates is deprecated in pandas 3.1).
-    frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
-    return frame
+    try:
+        return pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
+    except ValueError as exc:
+        bad = first_bad_json_line(path)
+        if bad is None:
+            raise
+        raise ValueError(bad) from exc
+
+
+def first_bad_json_line(path: Path) -> str | None:
+    """Which line is not a JSON object, and why: pandas says only 'at position 92' (a byte offset)."""
+    with path.open(encoding="utf-8-sig") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as err:
+                start = max(0, err.pos - 40)  # the text around the fault
+                near = ("…" if start else "") + line[start : err.pos + 40].strip()
+                return f"line {number} is not JSON ({err.msg}, column {err.colno}): {near}"
+            if not isinstance(value, dict):
+                return f"line {number} is not a JSON object: {line.strip()[:80]}"
+    return None

@@ -375,13 +375,16 @@ def format_value(value: float, unit: str) -> str:
 
 
 def decimals(value: float) -> int:
-    """Decimals to print: none for whole numbers and from 100 up, one from 1, and below 1 two
-    significant digits up to three decimals (a rate of 0.043 a day is not '0.0')."""
+    """Decimals to print: none for whole numbers and from 100 up, one from 10, two from 1 (1.13 users
+    per seat is above a usual 0.67–1.1, where '1.1' would not be), and below 1 two significant digits
+    up to three decimals (a rate of 0.043 a day is not '0.0')."""
     size = abs(float(value))
     if size >= 100 or size.is_integer():
         return 0
-    if size >= 1:
+    if size >= 10:
         return 1
+    if size >= 1:
+        return 2
     return min(3, 1 - math.floor(math.log10(size)))
 
 

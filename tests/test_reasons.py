@@ -130,8 +130,8 @@ def test_small_negative_values_do_not_print_minus_zero():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(1234.0, "1,234"), (123.4, "123"), (12.34, "12.3"), (1.0, "1"), (0.43, "0.43"), (0.043, "0.043"),
-     (0.0043, "0.004"), (-0.043, "-0.043")],
+    [(1234.0, "1,234"), (123.4, "123"), (12.34, "12.3"), (1.234, "1.23"), (1.0, "1"), (0.43, "0.43"),
+     (0.043, "0.043"), (0.0043, "0.004"), (-0.043, "-0.043")],
 )  # fmt: skip
 def test_small_rates_keep_two_significant_digits(value, text):
     assert format_value(value, "") == text
