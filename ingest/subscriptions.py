@@ -132,11 +132,13 @@ def parse_subscriptions(subs: pd.DataFrame, file: str) -> tuple[pd.DataFrame, np
     missing = is_missing(subs["account_id"]) | is_missing(subs["start_date"])
     missing |= is_missing(subs["mrr"]) | is_missing(subs["seats"])
     # An end on or before the start leaves [start, end) empty: no day of service to count.
-    invalid = bad_start | bad_end | bad_mrr | bad_seats | (out["end"] <= out["start"]).to_numpy()
-    invalid |= (out["seats"] % 1 != 0).to_numpy() & out["seats"].notna().to_numpy()
+    empty = (out["end"] <= out["start"]).to_numpy()
+    invalid = bad_mrr | bad_seats | ((out["seats"] % 1 != 0).to_numpy() & out["seats"].notna().to_numpy())
     negative = ((out["mrr"] < 0) | (out["seats"] < 0)).to_numpy()
-    for mask, reason in (
+    for mask, reason in (  # the first that applies
         (missing, "missing_value"),
+        (bad_start | bad_end, "unparseable_date"),
+        (empty, "end_not_after_start"),
         (invalid, "invalid_value"),
         (negative, "negative_count"),
     ):

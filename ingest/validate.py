@@ -47,6 +47,8 @@ REASONS = (
     # Reasons for rows of source files that importers reshape (events, subscriptions, Segment exports).
     "unmapped_event_type",
     "missing_group",
+    "unparseable_date",
+    "end_not_after_start",
 )
 QUARANTINE_COLUMNS = ("table", "file", "row", "reason", "raw")
 _ID_COLUMNS = ("account_id", "user_id")

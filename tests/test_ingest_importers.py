@@ -52,6 +52,28 @@ def test_subscriptions_import_derives_lifetimes_churn_and_totals(tmp_path: Path)
     assert counts["subscriptions"]["quarantined"] == {"negative_count": 1}
 
 
+def test_subscriptions_bad_rows_are_quarantined_with_what_is_wrong(tmp_path: Path) -> None:
+    """A bad date, an end before the start and fractional seats each say so, not one 'invalid_value'."""
+    raw = copy_example("_subscriptions", tmp_path)
+    bad = [
+        "C005,2023-13-01,,100,1,basic,SMB,Epsilon",  # no 13th month
+        "C005,2023-05-01,2023-04-01,100,1,basic,SMB,Epsilon",  # ends before it starts
+        "C005,2023-05-01,,100,1.5,basic,SMB,Epsilon",
+    ]
+    with (raw / "subscriptions.csv").open("a") as file:
+        file.write("\n".join(bad) + "\n")
+    counts = run_import(raw, "subscriptions", tmp_path / "clean")
+    assert counts["subscriptions"]["quarantined"] == {
+        "negative_count": 1,
+        "unparseable_date": 1,
+        "end_not_after_start": 1,
+        "invalid_value": 1,
+    }
+    quarantine = pd.read_parquet(tmp_path / "clean" / "quarantine.parquet")
+    reasons = quarantine.loc[quarantine["table"] == "subscriptions", "reason"]
+    assert sorted(reasons) == sorted(counts["subscriptions"]["quarantined"])
+
+
 def test_subscriptions_an_event_dated_after_now_neither_sets_as_of_nor_stays(tmp_path: Path) -> None:
     raw = copy_example("_subscriptions", tmp_path)
     events = (raw / "events.csv").read_text().splitlines()
