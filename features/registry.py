@@ -156,7 +156,7 @@ TEMPLATES: tuple[_Template, ...] = (
     _t(
         "mrr_change_pct_90d",
         "account",
-        "Change in monthly revenue over the last 90 days",
+        "Monthly revenue against 90 days before",
         "percent change",
         "float64",
         "high",
@@ -238,7 +238,7 @@ TEMPLATES: tuple[_Template, ...] = (
     _t(
         "logins_change_pct_{t}d",
         "logins",
-        "Change in logins, last {t} days against the {t} days before",
+        "Logins in the last {t} days against the {t} days before",
         "percent change",
         "float64",
         "high",
@@ -247,7 +247,7 @@ TEMPLATES: tuple[_Template, ...] = (
     _t(
         "active_users_change_pct_{t}d",
         "logins",
-        "Change in active users, last {t} days against the {t} days before",
+        "Active users in the last {t} days against the {t} days before",
         "percent change",
         "float64",
         "high",
@@ -312,7 +312,7 @@ TEMPLATES: tuple[_Template, ...] = (
     _t(
         "records_change_pct_{t}d",
         "records",
-        "Change in record activity, last {t} days against the {t} days before",
+        "Record activity in the last {t} days against the {t} days before",
         "percent change",
         "float64",
         "high",
@@ -395,7 +395,7 @@ TEMPLATES: tuple[_Template, ...] = (
     _t(
         "feature_events_change_pct_{t}d",
         "adoption",
-        "Change in feature use, last {t} days against the {t} days before",
+        "Feature use in the last {t} days against the {t} days before",
         "percent change",
         "float64",
         "high",

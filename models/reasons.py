@@ -168,7 +168,7 @@ def reason_columns(
         if n == 0:
             continue
         index, value = top_features(features, n + SPARE_CANDIDATES, sign, among)
-        index, value = keep_consistent(index, value, frame, spec, sign, n, registry, medians)
+        index, value = keep_consistent(index, value, frame, spec, sign, n, registry, medians, ranges)
         for k in range(index.shape[1]):
             out[f"{prefix}_{k + 1}"] = describe_many(frame, spec, index[:, k], ranges, registry, standing)
             out[f"{prefix}_{k + 1}_feature"] = names[index[:, k]]
@@ -189,6 +189,7 @@ def keep_consistent(
     n: int,
     registry: Registry,
     medians: Mapping[str, float],
+    ranges: Ranges | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The first ``n`` of each row's candidates (from `top_features`) that point the registry's way.
 
@@ -196,21 +197,43 @@ def keep_consistent(
     on its healthy side of the median of the accounts scored with it, and a protective factor only when
     it is not on the unhealthy side. TreeSHAP measures against the average account, so 14 new records,
     more than most accounts made, can still 'raise the risk' where a few very busy accounts pull the
-    average up: true of the model, but nonsense to a manager. Features without a direction (segment,
-    renewal, deletes) are always kept. What is left out stays in ``contribution_remainder``.
+    average up: true of the model, but nonsense to a manager.
+
+    An empty value is no protective factor ("no record changes in the 30 days before" protected dormant
+    accounts). A behaviour without a direction (record deletes, the weekend share) is a reason only when
+    the account is unusual in it, outside ``ranges`` as printed (more deletes than most accounts), and
+    never a protective factor: "Records deleted: 0" protected dormant accounts, and a weekend share of 6%
+    raised one account's risk while 25% protected another. Account facts (the registry's ``context``)
+    and features the registry does not know are kept. What is left out stays in
+    ``contribution_remainder``.
     """
     keep = value != 0
     flat = index.ravel()
     by_feature = np.argsort(flat, kind="stable")  # candidates grouped by feature, in one pass
     bounds = np.searchsorted(flat[by_feature], np.arange(len(spec.features) + 1))
     for i, name in enumerate(spec.features):
-        healthy = getattr(registry.get(name), "healthy_when", None)
-        if healthy is None or name not in medians or bounds[i] == bounds[i + 1]:
+        entry = registry.get(name)
+        if entry is None or getattr(entry, "context", False) or bounds[i] == bounds[i + 1]:
             continue
+        healthy = getattr(entry, "healthy_when", None)
         at = by_feature[bounds[i] : bounds[i + 1]]  # flat positions of this feature's candidates
         column = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        values = column[at // index.shape[1]]
+        if healthy is None:
+            if sign < 0:
+                keep.ravel()[at] = False
+            elif ranges is not None and name in ranges:
+                unit = words_for(name, registry)[1]
+                distinct, which = np.unique(values, return_inverse=True)
+                unusual = [any(beyond(v, ranges[name], unit)) for v in distinct]
+                keep.ravel()[at] &= np.array(unusual, dtype=bool)[which]
+            continue
+        if sign < 0:
+            keep.ravel()[at] &= ~np.isnan(values)  # an empty value ('no logins before') protects nothing
+        if name not in medians:
+            continue
         # +1 on the healthy side of the median, -1 on the unhealthy side, 0 at it or without a value
-        side = np.nan_to_num(np.sign(column[at // index.shape[1]] - medians[name]))
+        side = np.nan_to_num(np.sign(values - medians[name]))
         side = side if healthy == "high" else -side
         keep.ravel()[at] &= side != sign  # a risk reason (+1) not healthy, a protective one not unhealthy
     slot = np.cumsum(keep, axis=1) - 1  # each kept candidate's slot
@@ -330,17 +353,27 @@ class Wording:
         value = float(value)
         if unit == "percent change":
             pct = round(value * 100)
-            move = "fell" if pct < 0 else "rose" if pct > 0 else "did not change"
-            amount = f" {abs(pct)}%" if pct else ""
-            return f"{description} {move}{amount}" + (f" (usually {self.usual_text})" if self.usual else "")
+            move = f"fell {-pct}%" if pct < 0 else f"rose {pct}%" if pct > 0 else "no change"
+            return f"{description}: {move}" + (f" (usually {self.usual_text})" if self.usual else "")
         shown = format_value(value, unit)
         if self.usual is None:
             return f"{description}: {shown}"
-        low, high = self.usual
-        if value < low or value > high or shares is None:
-            where = "below" if value < low else "above" if value > high else "within"
+        below, above = beyond(value, self.usual, unit)
+        if below or above or shares is None:
+            where = "below" if below else "above" if above else "within"
             return f"{description}: {shown}, {where} the usual {self.usual_text}"
         return f"{description}: {shown}, {standing_words(*shares)} (usually {self.usual_text})"
+
+
+def beyond(value: float, usual: tuple[float, float], unit: str) -> tuple[bool, bool]:
+    """Whether `value` is below and above the `usual` range as printed: 0.074 prints as 7%, and '7%,
+    above the usual 3%–7%' would contradict itself."""
+    low, high = usual
+    shown = format_value(value, unit)
+    return (
+        value < low and shown != format_value(low, unit),
+        value > high and shown != format_value(high, unit),
+    )
 
 
 def standing_words(below: float, above: float) -> str:
@@ -413,6 +446,7 @@ def driver_columns(
     delta = contrib_now[:, :-1] - contrib_before[:, :-1]
     direction = np.where(delta.sum(axis=1) >= 0, 1.0, -1.0)[:, None]
     moved = np.column_stack([value_changed(before[name], now[name]) for name in spec.features])
+    moved &= moved_the_way(before, now, spec, direction[:, 0], registry)
     index, value = top_features(np.where(moved, delta * direction, 0.0), n_drivers, 1)
     value = value * direction
     out: dict[str, Any] = {}
@@ -430,6 +464,26 @@ def driver_columns(
         out[f"driver_{k + 1}_contribution"] = value[:, k]
     out["driver_remainder"] = (contrib_now.sum(axis=1) - contrib_before.sum(axis=1)) - value.sum(axis=1)
     return pd.DataFrame(out, index=now.index)
+
+
+def moved_the_way(
+    before: pd.DataFrame, now: pd.DataFrame, spec: FeatureSpec, direction: np.ndarray, registry: Registry
+) -> np.ndarray:
+    """Per row and feature, whether a feature with a healthy direction moved the way the score did:
+    towards unhealthy when the risk rose (``direction`` +1), towards healthy when it fell. Seats active
+    '12% → 18%' is no driver of a move into red, whatever the trees' interactions make of it. Features
+    without a direction, and values that appeared or vanished, can drive either way."""
+    out = np.ones((len(now), len(spec.features)), dtype=bool)
+    for j, name in enumerate(spec.features):
+        healthy = getattr(registry.get(name), "healthy_when", None)
+        if healthy is None or not (is_numeric_dtype(before[name]) and is_numeric_dtype(now[name])):
+            continue
+        change = now[name].to_numpy(dtype="float64", na_value=np.nan) - before[name].to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+        healthier = np.sign(change) if healthy == "high" else -np.sign(change)
+        out[:, j] = np.isnan(change) | (healthier == -direction)
+    return out
 
 
 def value_changed(before: pd.Series, now: pd.Series) -> np.ndarray:

@@ -97,6 +97,12 @@ def _na(value: Any) -> bool:
         return False
 
 
+def why_label(accounts: pd.DataFrame) -> str:
+    """The heading of the 'why' column, naming only what the list has (``score.n_context: 0``: no context)."""
+    parts = {"reason_": "reasons", "protective_": "protective factor", "context_": "account context"}
+    return "Why: " + ", ".join(words for prefix, words in parts.items() if f"{prefix}1" in accounts.columns)
+
+
 def page_data(risk: RiskList, max_rows: int) -> dict[str, Any]:
     shown = risk.accounts.head(max_rows)
     shown = shown.assign(
@@ -118,7 +124,9 @@ def page_data(risk: RiskList, max_rows: int) -> dict[str, Any]:
         "n_accounts": len(risk.accounts),
         "n_shown": len(shown),
         "summary": summary(risk.accounts),
-        "columns": [list(c) for c in TABLE_COLUMNS],
+        "columns": [
+            [key, why_label(shown) if key == "why" else label, kind] for key, label, kind in TABLE_COLUMNS
+        ],
         "rows": _records(shown, TABLE_COLUMNS),
         "change_columns": [list(c) for c in CHANGE_COLUMNS],
         "changes": _records(changes, CHANGE_COLUMNS),

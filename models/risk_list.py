@@ -311,6 +311,16 @@ def _reason_texts(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c.startswith(prefixes) and c.count("_") == 1]
 
 
+def plain_number(value: float) -> str:
+    """A CSV number as a spreadsheet shows it: up to six decimals, never in scientific notation.
+
+    ``%.6g`` wrote an ARR of 1,254,900 as '1.2549e+06' (rounded, and a string to some CRM imports) and a
+    probability change of 0.00008 as '8.13467e-05'.
+    """
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -26,6 +26,7 @@ from models.risk_list import (
     build_risk_list,
     csv_columns,
     pick_dates,
+    plain_number,
     score_rows,
     snapshot,
     spreadsheet_safe,
@@ -137,14 +138,14 @@ def write_outputs(risk: RiskList, out: Path, report_rows: int, model_name: str) 
         observation_date=risk.observation_date.strftime("%Y-%m-%d")
     )
     spreadsheet_safe(csv).to_csv(
-        out / "risk_list.csv", index=False, float_format="%.6g", encoding=CSV_ENCODING
+        out / "risk_list.csv", index=False, float_format=plain_number, encoding=CSV_ENCODING
     )
     risk.changes.to_parquet(out / "changes.parquet", index=False)
     changes_csv = risk.changes[
         [c for c in risk.changes.columns if not c.endswith(("_contribution", "_remainder"))]
     ]
     spreadsheet_safe(changes_csv).to_csv(
-        out / "changes.csv", index=False, float_format="%.6g", encoding=CSV_ENCODING
+        out / "changes.csv", index=False, float_format=plain_number, encoding=CSV_ENCODING
     )
     (out / "report.html").write_text(render_report(risk, report_rows, model_name), encoding="utf-8")
 

@@ -58,7 +58,7 @@ def test_top_features_puts_the_first_of_equal_contributions_first_and_keeps_its_
             "logins_change_30d",
             -0.62,
             (-0.1, 0.15),
-            "Logins in the last 30 days compared with the 30 days before fell 62% (usually −10% to +15%)",
+            "Logins in the last 30 days compared with the 30 days before: fell 62% (usually −10% to +15%)",
         ),
         ("logins_count_30d", float("nan"), (18.0, 45.0), "Logins in the last 30 days: no data"),
         ("plan", "pro", None, "Plan: pro"),  # not in REGISTRY: named after its column
@@ -185,6 +185,72 @@ def test_a_feature_whose_value_did_not_change_is_no_driver():
     assert out.loc[0, "driver_1_contribution"] == pytest.approx(0.8)
     assert out.loc[0, "driver_2"] is None
     assert out.loc[0, "driver_remainder"] == pytest.approx(0.9)
+
+
+def test_a_driver_moved_the_way_the_score_did():
+    """Into red, seats active rising 12% → 18% is no driver, whatever the trees make of it (its share goes
+    to the remainder); logins falling 40 → 4 is. Deletes have no direction and drive either way."""
+    names = ("active_users_ratio_30d", "logins_count_30d", "records_delete_count_90d")
+    spec = FeatureSpec(names, {})
+    registry = {name: describe_spec(name) for name in names}
+    before = pd.DataFrame(
+        {"active_users_ratio_30d": [0.12], "logins_count_30d": [40.0], "records_delete_count_90d": [1.0]}
+    )
+    now = pd.DataFrame(
+        {"active_users_ratio_30d": [0.18], "logins_count_30d": [4.0], "records_delete_count_90d": [9.0]}
+    )
+    contrib_before = np.array([[0.0, 0.0, 0.0, -2.0]])
+    contrib_now = np.array([[0.9, 0.3, 0.2, -2.0]])
+    out = driver_columns(now, before, spec, contrib_now, contrib_before, n_drivers=3, registry=registry)
+    assert out.loc[0, "driver_1"] == "Logins in the last 30 days: 40 → 4"
+    assert out.loc[0, "driver_2"].startswith("Records deleted in the last 90 days: 1 → 9")
+    assert out.loc[0, "driver_3"] is None
+    assert out.loc[0, "driver_remainder"] == pytest.approx(0.9)
+
+
+def test_a_behaviour_without_direction_explains_only_unusual_values_and_never_protects():
+    """Deletes have no healthy direction: 14, more than the usual 1–9, is a reason; 3 is not, and 0
+    deletes do not protect a dormant account. The left-out shares stay in the remainder."""
+    deletes = "records_delete_count_90d"
+    registry = {deletes: describe_spec(deletes)}
+    spec = FeatureSpec((deletes,), {})
+    frame = pd.DataFrame({deletes: [14.0, 3.0, 0.0]})
+    contrib = np.array([[0.5, -2.0], [0.5, -2.0], [-0.4, -2.0]])
+    out = reason_columns(frame, spec, contrib, {deletes: (1.0, 9.0)}, 1, 1, registry=registry)
+    named = out.fillna("-")
+    assert named["reason_1_feature"].tolist() == [deletes, "-", "-"]
+    assert named["protective_1_feature"].tolist() == ["-", "-", "-"]
+    assert out["contribution_remainder"].tolist() == pytest.approx([-2.0, -1.5, -2.4])
+    weekend = "weekend_logins_share_90d"  # 7.05% prints as 7%: not above the usual 3%–7%
+    spec = FeatureSpec((weekend,), {})
+    frame = pd.DataFrame({weekend: [0.0705, 0.12]})
+    contrib = np.array([[0.5, -2.0], [0.5, -2.0]])
+    out = reason_columns(
+        frame, spec, contrib, {weekend: (0.03, 0.07)}, 1, 0, registry={weekend: describe_spec(weekend)}
+    )
+    assert out["reason_1_feature"].fillna("-").tolist() == ["-", weekend]
+
+
+def test_an_empty_value_protects_nothing():
+    """No logins in the 30 days before: the trend is empty, and says nothing healthy about a dormant
+    account, however the trees score it; as a reason it may stand."""
+    trend = "logins_change_pct_30d"
+    registry = {trend: describe_spec(trend)}
+    spec = FeatureSpec((trend,), {})
+    frame = pd.DataFrame({trend: [np.nan, np.nan, 0.5, -0.5]})
+    contrib = np.array([[-0.3, -2.0], [0.3, -2.0], [-0.3, -2.0], [0.3, -2.0]])
+    out = reason_columns(frame, spec, contrib, {}, 1, 1, registry=registry).fillna("-")
+    assert out["protective_1_feature"].tolist() == ["-", "-", trend, "-"]
+    assert out["reason_1_feature"].tolist() == ["-", trend, "-", trend]
+
+
+def test_a_value_printed_as_the_edge_of_the_usual_range_is_within_it():
+    """7.4% prints as 7%: '7%, above the usual 3%–7%' would contradict itself."""
+    text = describe("active_users_ratio_30d", 0.074, (0.03, 0.07), REGISTRY)
+    assert text == "Share of seats active: 7%, within the usual 3%–7%"
+    assert describe("active_users_ratio_30d", 0.076, (0.03, 0.07), REGISTRY).endswith(
+        "8%, above the usual 3%–7%"
+    )
 
 
 def test_days_to_renewal_is_not_compared_with_other_accounts():
