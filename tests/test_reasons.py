@@ -10,6 +10,7 @@ from features.registry import describe as describe_spec
 from models.encoding import FeatureSpec
 from models.reasons import (
     Standing,
+    as_printed,
     describe,
     describe_many,
     driver_columns,
@@ -242,6 +243,27 @@ def test_an_empty_value_protects_nothing():
     out = reason_columns(frame, spec, contrib, {}, 1, 1, registry=registry).fillna("-")
     assert out["protective_1_feature"].tolist() == ["-", "-", trend, "-"]
     assert out["reason_1_feature"].tolist() == ["-", trend, "-", trend]
+
+
+@pytest.mark.parametrize(
+    ("values", "unit", "printed"),
+    [
+        ([0.3712, 0.3749, 0.375], "ratio", [0.37, 0.37, 0.38]),
+        ([-0.6249, 0.004], "percent change", [-0.62, 0.0]),
+        ([1234.56], "currency", [1235.0]),
+        (
+            [123.4, 12.34, 1.234, 0.0432, 0.00432, 7.0, np.nan],
+            "count",
+            [123.0, 12.3, 1.23, 0.043, 0.004, 7.0, np.nan],
+        ),
+    ],
+)
+def test_values_are_worded_as_printed(values, unit, printed):
+    """Values that print alike are worded once (a million jittered accounts' reasons would otherwise word
+    a million texts), and the text is the printed value's."""
+    np.testing.assert_allclose(as_printed(np.array(values), unit), printed)
+    for value, rounded in zip(values, printed, strict=True):
+        assert format_value(value, unit) == format_value(rounded, unit)
 
 
 def test_a_value_printed_as_the_edge_of_the_usual_range_is_within_it():

@@ -13,6 +13,7 @@ import pytest
 
 from models.calibration import Calibrator
 from models.encoding import SchemaMismatchError, encode, infer_spec
+from models.reasons import as_printed
 from models.risk_list import (
     CSV_HEAD,
     ListSettings,
@@ -177,7 +178,8 @@ def test_a_reason_inside_the_usual_range_states_the_share_of_accounts_it_is_comp
     for i, (side, percent) in placed.iterrows():
         name = risk.loc[i, "reason_1_feature"]
         values = rows[name].astype("float64").dropna()
-        value = rows.loc[risk.loc[i, "account_id"], name]
+        # the standing of the value as printed ('37%', not 0.3712): see `describe_many`
+        value = as_printed(np.array([rows.loc[risk.loc[i, "account_id"], name]]), REGISTRY[name].unit)[0]
         share = (values > value).mean() if side == "lower" else (values < value).mean()
         assert int(percent) == round(share * 100)
 
