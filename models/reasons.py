@@ -363,7 +363,8 @@ class Wording:
             return cls(description, unit, None, "", missing)
         low, high = usual
         if unit == "percent change":
-            span = f"{format_value(low, unit)} to {format_value(high, unit)}"
+            ends = format_value(low, unit), format_value(high, unit)
+            span = ends[0] if ends[0] == ends[1] else f"{ends[0]} to {ends[1]}"  # not '0% to 0%'
             return cls(description, unit, usual, span, missing)
         bare = "" if unit == "days" else unit  # '1–6 days', not '1 days–6 days'
         span = (

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from models.risk_list import RiskList
-from models.tiers import TIERS
+from models.tiers import TIERS, describe_rule
 
 TABLE_COLUMNS = (
     ("rank", "Rank", "num"),
@@ -122,6 +122,7 @@ def page_data(risk: RiskList, max_rows: int) -> dict[str, Any]:
         "date": risk.observation_date.strftime("%Y-%m-%d"),
         "previous": risk.previous_date.strftime("%Y-%m-%d") if risk.previous_date is not None else None,
         "n_accounts": len(risk.accounts),
+        "rule": describe_rule(risk.rule) if risk.rule is not None else "",
         "n_shown": len(shown),
         "summary": summary(risk.accounts),
         "columns": [
@@ -308,7 +309,8 @@ function render() {
 }
 function start() {
   document.getElementById("meta").textContent = "Scored " + DATA.n_accounts + " active accounts at " +
-    DATA.date + (DATA.previous ? "; changes since " + DATA.previous : "; no previous scoring") + ".";
+    DATA.date + (DATA.previous ? "; changes since " + DATA.previous : "; no previous scoring") + ". " +
+    DATA.rule;
   const cards = document.getElementById("cards");
   DATA.summary.filter(s => s.segment === "all segments").forEach(s => {
     const c = el("div", null, "card " + s.tier);

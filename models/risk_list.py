@@ -94,6 +94,7 @@ class RiskList:
     changes: pd.DataFrame  # accounts whose tier changed since the previous scoring, with drivers
     observation_date: pd.Timestamp
     previous_date: pd.Timestamp | None
+    rule: TierRule | None = None  # how the tiers were set, for the report
 
 
 def pick_dates(features: pd.DataFrame, as_of: dt.date | None) -> tuple[pd.Timestamp, pd.Timestamp | None]:
@@ -240,7 +241,7 @@ def build_risk_list(
     table = _add_change(table, before)
     changes = _changes(table, current, previous, spec, settings.n_drivers, registry)
     table = table.reset_index(drop=True)
-    return RiskList(table[_column_order(table)], changes, date, previous_date)
+    return RiskList(table[_column_order(table)], changes, date, previous_date, settings.rule)
 
 
 def _previous_table(previous, accounts, previous_date, rule, previous_list) -> pd.DataFrame | None:

@@ -35,6 +35,29 @@ class TierRule:
         return override.get("red", self.red), override.get("yellow", self.yellow)
 
 
+def describe_rule(rule: TierRule) -> str:
+    """The rule in a CS manager's words, for the report: what makes an account red or yellow."""
+
+    def number(value: float) -> str:
+        share = rule.method == "threshold" or (rule.method == "capacity" and rule.unit == "share")
+        return f"{value:.0%}" if share else f"{value:,.0f}"
+
+    red, yellow = number(rule.red), number(rule.yellow)
+    if rule.method == "threshold":
+        text = f"churn probability at least {red} is red, at least {yellow} yellow"
+    elif rule.method == "arr_at_risk":
+        text = f"ARR at risk at least {red} is red, at least {yellow} yellow"
+    else:
+        scope = " in each segment" if rule.per_segment else ""
+        accounts = " of accounts" if rule.unit == "share" else " accounts"
+        text = f"the riskiest {red}{accounts}{scope} are red, the riskiest {yellow} red or yellow"
+    overrides = [
+        f"{segment} {number(rule.limits(segment)[0])} and {number(rule.limits(segment)[1])}"
+        for segment in sorted(rule.segments)
+    ]
+    return f"Tiers: {text}" + (f" ({'; '.join(overrides)})" if overrides else "") + "."
+
+
 def rank_order(frame: pd.DataFrame, measure: str) -> np.ndarray:
     """Row positions from riskiest to safest: ``measure`` desc, then ARR desc, then account id (stable)."""
     order = np.lexsort(

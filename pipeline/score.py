@@ -137,6 +137,7 @@ def write_outputs(risk: RiskList, out: Path, report_rows: int, model_name: str) 
     csv = risk.accounts[csv_columns(risk.accounts)].assign(
         observation_date=risk.observation_date.strftime("%Y-%m-%d")
     )
+    csv = csv.round({"arr": 2, "arr_at_risk": 2})  # money to the cent; probabilities keep six decimals
     spreadsheet_safe(csv).to_csv(
         out / "risk_list.csv", index=False, float_format=plain_number, encoding=CSV_ENCODING
     )

@@ -266,6 +266,13 @@ def test_values_are_worded_as_printed(values, unit, printed):
         assert format_value(value, unit) == format_value(rounded, unit)
 
 
+def test_a_usual_change_of_nothing_reads_as_one_value():
+    """Most accounts' MRR did not change: the usual range is '0%', not '0% to 0%'."""
+    mrr = "mrr_change_pct_90d"
+    text = describe(mrr, -0.1, (0.0, 0.0), {mrr: describe_spec(mrr)})
+    assert text == "Monthly revenue against 90 days before: fell 10% (usually 0%)"
+
+
 def test_a_value_printed_as_the_edge_of_the_usual_range_is_within_it():
     """7.4% prints as 7%: '7%, above the usual 3%–7%' would contradict itself."""
     text = describe("active_users_ratio_30d", 0.074, (0.03, 0.07), REGISTRY)

@@ -60,6 +60,7 @@ def test_report_loads_offline_with_counts_and_rows(page):
     assert page.locator("#accounts tbody tr").count() == 100
     assert page.locator("#summary tbody tr").count() == 12  # 3 tiers x (3 segments + all)
     assert "100 of 100 accounts shown" in page.inner_text("#count")
+    assert "Tiers: churn probability at least 30% is red, at least 12% yellow." in page.inner_text("#meta")
     assert page.evaluate("window.pwned") is None, "an account name ran as script"
     assert "<script>" in page.inner_text("#accounts") or "Evil Corp" not in page.inner_text("#accounts")
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.tiers import TIER_ORDER, TierRule, assign_tiers
+from models.tiers import TIER_ORDER, TierRule, assign_tiers, describe_rule
 
 
 def frame(probability, segment=None, arr=None) -> pd.DataFrame:
@@ -82,3 +82,28 @@ def test_tiers_are_monotone_in_probability(probs, method):
     tiers = assign_tiers(frame(probs), rule).map(TIER_ORDER).to_numpy()
     order = np.argsort(-np.asarray(probs), kind="stable")
     assert (np.diff(tiers[order]) >= 0).all()
+
+
+@pytest.mark.parametrize(
+    ("rule", "text"),
+    [
+        (
+            TierRule("threshold", 0.3, 0.12, segments={"enterprise": {"red": 0.25, "yellow": 0.1}}),
+            "Tiers: churn probability at least 30% is red, at least 12% yellow (enterprise 25% and 10%).",
+        ),
+        (
+            TierRule("capacity", 0.05, 0.15),
+            "Tiers: the riskiest 5% of accounts in each segment are red, the riskiest 15% red or yellow.",
+        ),
+        (
+            TierRule("capacity", 20, 60, unit="count", per_segment=False),
+            "Tiers: the riskiest 20 accounts are red, the riskiest 60 red or yellow.",
+        ),
+        (
+            TierRule("arr_at_risk", 5000, 1000),
+            "Tiers: ARR at risk at least 5,000 is red, at least 1,000 yellow.",
+        ),
+    ],
+)
+def test_the_report_says_what_makes_an_account_red(rule, text):
+    assert describe_rule(rule) == text
