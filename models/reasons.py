@@ -221,12 +221,13 @@ def keep_consistent(
             continue
         healthy = getattr(entry, "healthy_when", None)
         at = by_feature[bounds[i] : bounds[i + 1]]  # flat positions of this feature's candidates
+        if healthy is None and sign < 0:
+            keep.ravel()[at] = False
+            continue
         column = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         values = column[at // index.shape[1]]
         if healthy is None:
-            if sign < 0:
-                keep.ravel()[at] = False
-            elif ranges is not None and name in ranges:
+            if ranges is not None and name in ranges:
                 unit = words_for(name, registry)[1]
                 distinct, which = np.unique(values, return_inverse=True)
                 unusual = [any(beyond(v, ranges[name], unit)) for v in distinct]
@@ -271,7 +272,8 @@ def describe_many(
         rows = np.flatnonzero(index == i)
         name = spec.features[i]
         values = frame[name].to_numpy()[rows]
-        if is_numeric_dtype(frame[name]):
+        numeric = is_numeric_dtype(frame[name])
+        if numeric:
             values = as_printed(
                 pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64", na_value=np.nan),
                 words_for(name, registry)[1],
@@ -279,11 +281,8 @@ def describe_many(
         codes, distinct = pd.factorize(values, use_na_sentinel=False)
         shares = [None] * len(distinct)
         usual = ranges.get(name) if getattr(registry.get(name), "compared", True) else None
-        if usual is not None and is_numeric_dtype(frame[name]):
-            values = pd.to_numeric(pd.Series(distinct), errors="coerce").to_numpy(
-                dtype="float64", na_value=np.nan
-            )
-            shares = list(zip(*standing.shares(name, values), strict=True))
+        if usual is not None and numeric:
+            shares = list(zip(*standing.shares(name, distinct), strict=True))
         wording = Wording.of(name, usual, registry)
         words = [wording.say(v, share) for v, share in zip(distinct, shares, strict=True)]
         text[rows] = np.array(words, dtype=object)[codes]
@@ -362,19 +361,13 @@ class Wording:
         if usual is None:
             return cls(description, unit, None, "", missing)
         low, high = usual
+        edges = format_value(low, unit), format_value(high, unit)
         if unit == "percent change":
-            ends = format_value(low, unit), format_value(high, unit)
-            span = ends[0] if ends[0] == ends[1] else f"{ends[0]} to {ends[1]}"  # not '0% to 0%'
-            return cls(description, unit, usual, span, missing)
-        bare = "" if unit == "days" else unit  # '1–6 days', not '1 days–6 days'
-        span = (
-            f"{format_value(low, bare)}–{format_value(high, unit)}"
-            if low != high
-            else format_value(low, unit)
-        )
-        return cls(
-            description, unit, usual, span, missing, (format_value(low, unit), format_value(high, unit))
-        )
+            span = edges[0] if edges[0] == edges[1] else f"{edges[0]} to {edges[1]}"  # not '0% to 0%'
+        else:
+            bare = "" if unit == "days" else unit  # '1–6 days', not '1 days–6 days'
+            span = f"{format_value(low, bare)}–{edges[1]}" if low != high else edges[0]
+        return cls(description, unit, usual, span, missing, edges)
 
     def say(self, value: Any, shares: tuple[float, float] | None = None) -> str:
         description, unit = self.description, self.unit
