@@ -482,6 +482,7 @@ def driver_columns(
     moved &= moved_the_way(before, now, spec, direction[:, 0], registry)
     index, value = top_features(np.where(moved, delta * direction, 0.0), n_drivers, 1)
     value = value * direction
+    names = np.array([*spec.features, None], dtype=object)  # index -1 (no such driver): None
     out: dict[str, Any] = {}
     for k in range(index.shape[1]):
         text = np.full(len(index), None, dtype=object)
@@ -494,6 +495,7 @@ def driver_columns(
                 f"{description}: {_show(a, unit)} → {_show(b, unit)}" for a, b in zip(was, is_, strict=True)
             ]
         out[f"driver_{k + 1}"] = text
+        out[f"driver_{k + 1}_feature"] = names[index[:, k]]
         out[f"driver_{k + 1}_contribution"] = value[:, k]
     out["driver_remainder"] = (contrib_now.sum(axis=1) - contrib_before.sum(axis=1)) - value.sum(axis=1)
     return pd.DataFrame(out, index=now.index)

@@ -143,7 +143,7 @@ def write_outputs(risk: RiskList, out: Path, report_rows: int, model_name: str) 
     )
     risk.changes.to_parquet(out / "changes.parquet", index=False)
     changes_csv = risk.changes[
-        [c for c in risk.changes.columns if not c.endswith(("_contribution", "_remainder"))]
+        [c for c in risk.changes.columns if not c.endswith(("_feature", "_contribution", "_remainder"))]
     ]
     spreadsheet_safe(changes_csv).to_csv(
         out / "changes.csv", index=False, float_format=plain_number, encoding=CSV_ENCODING

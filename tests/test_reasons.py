@@ -204,6 +204,7 @@ def test_a_driver_moved_the_way_the_score_did():
     contrib_now = np.array([[0.9, 0.3, 0.2, -2.0]])
     out = driver_columns(now, before, spec, contrib_now, contrib_before, n_drivers=3, registry=registry)
     assert out.loc[0, "driver_1"] == "Logins in the last 30 days: 40 → 4"
+    assert out.loc[0, "driver_1_feature"] == "logins_count_30d"
     assert out.loc[0, "driver_2"].startswith("Records deleted in the last 90 days: 1 → 9")
     assert out.loc[0, "driver_3"] is None
     assert out.loc[0, "driver_remainder"] == pytest.approx(0.9)
