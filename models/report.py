@@ -97,25 +97,26 @@ def _na(value: Any) -> bool:
         return False
 
 
-def why_label(accounts: pd.DataFrame) -> str:
-    """The heading of the 'why' column, naming only what the list has (``score.n_context: 0``: no context)."""
-    parts = {"reason_": "reasons", "protective_": "protective factor", "context_": "account context"}
-    return "Why: " + ", ".join(words for prefix, words in parts.items() if f"{prefix}1" in accounts.columns)
+# The 'why' cell's parts: key in the page's data, the risk list's column prefix, words in the heading.
+WHY_PARTS = (
+    ("reasons", "reason_", "reasons"),
+    ("protective", "protective_", "protective factor"),
+    ("context", "context_", "account context"),
+)
+
+
+def why_cells(accounts: pd.DataFrame) -> tuple[str, list[dict[str, list[str]]]]:
+    """The 'why' column's heading, naming only the parts the list has (``score.n_context: 0``: no
+    context), and each row's texts by part."""
+    label = "Why: " + ", ".join(words for _, prefix, words in WHY_PARTS if f"{prefix}1" in accounts.columns)
+    parts = {key: _joined(accounts, prefix) for key, prefix, _ in WHY_PARTS}
+    return label, [dict(zip(parts, row, strict=True)) for row in zip(*parts.values(), strict=True)]
 
 
 def page_data(risk: RiskList, max_rows: int) -> dict[str, Any]:
     shown = risk.accounts.head(max_rows)
-    shown = shown.assign(
-        why=[
-            {"reasons": r, "protective": p, "context": c}
-            for r, p, c in zip(
-                _joined(shown, "reason_"),
-                _joined(shown, "protective_"),
-                _joined(shown, "context_"),
-                strict=True,
-            )
-        ]
-    )
+    why_label, why = why_cells(shown)
+    shown = shown.assign(why=why)
     shown["days_to_renewal"] = shown["days_to_renewal"].astype("float64")
     changes = risk.changes.assign(drivers=lambda f: _joined(f, "driver_"))
     return {
@@ -125,9 +126,7 @@ def page_data(risk: RiskList, max_rows: int) -> dict[str, Any]:
         "rule": describe_rule(risk.rule) if risk.rule is not None else "",
         "n_shown": len(shown),
         "summary": summary(risk.accounts),
-        "columns": [
-            [key, why_label(shown) if key == "why" else label, kind] for key, label, kind in TABLE_COLUMNS
-        ],
+        "columns": [[key, why_label if key == "why" else label, kind] for key, label, kind in TABLE_COLUMNS],
         "rows": _records(shown, TABLE_COLUMNS),
         "change_columns": [list(c) for c in CHANGE_COLUMNS],
         "changes": _records(changes, CHANGE_COLUMNS),

@@ -52,8 +52,8 @@ def describe_rule(rule: TierRule) -> str:
         accounts = " of accounts" if rule.unit == "share" else " accounts"
         text = f"the riskiest {red}{accounts}{scope} are red, the riskiest {yellow} red or yellow"
     overrides = [
-        f"{segment} {number(rule.limits(segment)[0])} and {number(rule.limits(segment)[1])}"
-        for segment in sorted(rule.segments)
+        f"{segment} {number(limits[0])} and {number(limits[1])}"
+        for segment, limits in sorted((s, rule.limits(s)) for s in rule.segments)
     ]
     return f"Tiers: {text}" + (f" ({'; '.join(overrides)})" if overrides else "") + "."
 
