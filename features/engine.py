@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -122,18 +123,38 @@ def write_parquet(con: BaseBackend, expr: ir.Table, path: str | Path) -> None:
             f'CAST("{name}" AS {to_sql(dtype).sql("duckdb")}) AS "{name}"' for name, dtype in schema.items()
         )
         target = str(path).replace("'", "''")
+        with unfused_selects():
+            query = con.compile(expr)
         con.raw_sql(
-            f"COPY (SELECT {casts} FROM ({con.compile(expr)})) "
+            f"COPY (SELECT {casts} FROM ({query})) "
             f"TO '{target}' (FORMAT parquet, COMPRESSION zstd, PRESERVE_ORDER true)"
         )
     else:
         # beside `path`, so a cluster's shared file system holds both; absolute, as executors need it
         parts = Path(f"{path}.parts").resolve()
         try:
-            con.to_parquet(expr, parts)
+            with unfused_selects():
+                con.to_parquet(expr, parts)
             join_spark_parts(parts, path, schema.to_pyarrow())
         finally:
             shutil.rmtree(parts, ignore_errors=True)
+
+
+@contextmanager
+def unfused_selects() -> Iterator[None]:
+    """Compile with ibis's ``sql.fuse_selects`` off: each select stays a subquery of its own.
+
+    Fusing a select into the one below it is the costliest of ibis's rewrites for an expression this
+    size (it scores the whole subtree under each of some 50 merges). The engines' own optimizers merge
+    the projections anyway: on DuckDB the unfused query runs as fast and gives the same table, and the
+    100-feature expression compiles in about 0.5 s instead of 0.8 s (10M events, fresh processes).
+    """
+    fuse = ibis.options.sql.fuse_selects
+    ibis.options.sql.fuse_selects = False
+    try:
+        yield
+    finally:
+        ibis.options.sql.fuse_selects = fuse
 
 
 def join_spark_parts(parts: Path, path: str | Path, schema: pa.Schema) -> None:
