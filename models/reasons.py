@@ -166,7 +166,7 @@ def reason_columns(
     names = np.array([*spec.features, None], dtype=object)  # index -1 (no such reason): None
     if medians is None:
         medians = ranges_and_medians(frame, spec, (0.5, 0.5))[1]
-    context = np.array([getattr(registry.get(name), "context", False) for name in spec.features], dtype=bool)
+    context = context_features(spec, registry)
     lists = (("reason", n_reasons, 1, ~context), ("protective", n_protective, -1, ~context))
     for prefix, n, sign, among in (*lists, ("context", n_context, 1, context)):
         if n == 0:
@@ -182,6 +182,11 @@ def reason_columns(
     if order is None:
         return pd.DataFrame(out, index=frame.index)
     return pd.DataFrame({name: column[order] for name, column in out.items()}, index=frame.index[order])
+
+
+def context_features(spec: FeatureSpec, registry: Registry) -> np.ndarray:
+    """Per feature of `spec`, whether the registry marks it as a fact about the account (``context``)."""
+    return np.array([getattr(registry.get(name), "context", False) for name in spec.features], dtype=bool)
 
 
 def keep_consistent(
@@ -466,39 +471,57 @@ def driver_columns(
     contrib_before: np.ndarray,
     n_drivers: int,
     registry: Registry | None = None,
+    n_context: int = 0,
 ) -> pd.DataFrame:
     """What moved each account's score between two scorings with the same model.
 
     The raw-score change is split per feature as contrib_now - contrib_before (the bias cancels); the
     drivers are the largest such changes in the direction of the move, worded as 'X: before → now'.
     Only features whose value changed can be drivers: a tree's contribution for one feature also moves
-    when another feature does, and 'Contract type: annual → annual' would explain nothing. Those shares
-    stay in ``driver_remainder``, which closes the sum: drivers + remainder = raw score change.
+    when another feature does, and 'Contract type: annual → annual' would explain nothing. As with
+    reasons, the drivers are behaviour; facts about the account (the registry's ``context``: days to
+    renewal, seats, ...) are listed apart, ``n_context`` of them, as ``context_driver_1``: the renewal
+    date comes a month closer at every monthly scoring, and as a driver it led the moves into red. The
+    shares not listed stay in ``driver_remainder``, which closes the sum: drivers + context drivers +
+    remainder = raw score change.
     """
     registry = default_registry() if registry is None else registry
     delta = contrib_now[:, :-1] - contrib_before[:, :-1]
     direction = np.where(delta.sum(axis=1) >= 0, 1.0, -1.0)[:, None]
     moved = np.column_stack([value_changed(before[name], now[name]) for name in spec.features])
     moved &= moved_the_way(before, now, spec, direction[:, 0], registry)
-    index, value = top_features(np.where(moved, delta * direction, 0.0), n_drivers, 1)
-    value = value * direction
+    context = context_features(spec, registry)
     names = np.array([*spec.features, None], dtype=object)  # index -1 (no such driver): None
     out: dict[str, Any] = {}
-    for k in range(index.shape[1]):
-        text = np.full(len(index), None, dtype=object)
-        for i in np.unique(index[index[:, k] >= 0, k]):
-            rows = np.flatnonzero(index[:, k] == i)
-            name = spec.features[i]
-            description, unit = words_for(name, registry)
-            was, is_ = before[name].to_numpy()[rows], now[name].to_numpy()[rows]
-            text[rows] = [
-                f"{description}: {_show(a, unit)} → {_show(b, unit)}" for a, b in zip(was, is_, strict=True)
-            ]
-        out[f"driver_{k + 1}"] = text
-        out[f"driver_{k + 1}_feature"] = names[index[:, k]]
-        out[f"driver_{k + 1}_contribution"] = value[:, k]
-    out["driver_remainder"] = (contrib_now.sum(axis=1) - contrib_before.sum(axis=1)) - value.sum(axis=1)
+    listed = np.zeros(len(now))
+    for prefix, n, among in (("driver", n_drivers, ~context), ("context_driver", n_context, context)):
+        if n == 0:
+            continue
+        index, value = top_features(np.where(moved, delta * direction, 0.0), n, 1, among)
+        value = value * direction
+        for k in range(index.shape[1]):
+            out[f"{prefix}_{k + 1}"] = _change_texts(before, now, spec, index[:, k], registry)
+            out[f"{prefix}_{k + 1}_feature"] = names[index[:, k]]
+            out[f"{prefix}_{k + 1}_contribution"] = value[:, k]
+            listed += value[:, k]
+    out["driver_remainder"] = (contrib_now.sum(axis=1) - contrib_before.sum(axis=1)) - listed
     return pd.DataFrame(out, index=now.index)
+
+
+def _change_texts(
+    before: pd.DataFrame, now: pd.DataFrame, spec: FeatureSpec, index: np.ndarray, registry: Registry
+) -> np.ndarray:
+    """'Description: before → now' for each row's feature ``index`` (None where it is -1)."""
+    text = np.full(len(index), None, dtype=object)
+    for i in np.unique(index[index >= 0]):
+        rows = np.flatnonzero(index == i)
+        name = spec.features[i]
+        description, unit = words_for(name, registry)
+        was, is_ = before[name].to_numpy()[rows], now[name].to_numpy()[rows]
+        text[rows] = [
+            f"{description}: {_show(a, unit)} → {_show(b, unit)}" for a, b in zip(was, is_, strict=True)
+        ]
+    return text
 
 
 def moved_the_way(

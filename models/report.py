@@ -42,7 +42,7 @@ CHANGE_COLUMNS = (
     ("tier", "To", "tier"),
     ("previous_probability", "Was", "pct"),
     ("churn_probability", "Now", "pct"),
-    ("drivers", "What drove the move", "list"),
+    ("drivers", "What drove the move", "why"),
 )
 
 
@@ -97,20 +97,27 @@ def _na(value: Any) -> bool:
         return False
 
 
-# The 'why' cell's parts: key in the page's data, the risk list's column prefix, words in the heading.
+# A 'why' cell's parts: key in the page's data (the cell draws "reasons" as a list, the others as
+# "Protective: ..." and "Context: ..." lines), the table's column prefix, words in the heading.
 WHY_PARTS = (
     ("reasons", "reason_", "reasons"),
     ("protective", "protective_", "protective factor"),
     ("context", "context_", "account context"),
 )
+DRIVER_PARTS = (
+    ("reasons", "driver_", "what drove the move"),
+    ("context", "context_driver_", "account context"),
+)
 
 
-def why_cells(accounts: pd.DataFrame) -> tuple[str, list[dict[str, list[str]]]]:
-    """The 'why' column's heading, naming only the parts the list has (``score.n_context: 0``: no
+def why_cells(
+    frame: pd.DataFrame, parts: tuple = WHY_PARTS, lead: str = "Why: "
+) -> tuple[str, list[dict[str, list[str]]]]:
+    """A 'why' column's heading, naming only the parts the table has (``score.n_context: 0``: no
     context), and each row's texts by part."""
-    label = "Why: " + ", ".join(words for _, prefix, words in WHY_PARTS if f"{prefix}1" in accounts.columns)
-    parts = {key: _joined(accounts, prefix) for key, prefix, _ in WHY_PARTS}
-    return label, [dict(zip(parts, row, strict=True)) for row in zip(*parts.values(), strict=True)]
+    label = lead + ", ".join(words for _, prefix, words in parts if f"{prefix}1" in frame.columns)
+    texts = {key: _joined(frame, prefix) for key, prefix, _ in parts}
+    return label, [dict(zip(texts, row, strict=True)) for row in zip(*texts.values(), strict=True)]
 
 
 def page_data(risk: RiskList, max_rows: int) -> dict[str, Any]:
@@ -118,7 +125,8 @@ def page_data(risk: RiskList, max_rows: int) -> dict[str, Any]:
     why_label, why = why_cells(shown)
     shown = shown.assign(why=why)
     shown["days_to_renewal"] = shown["days_to_renewal"].astype("float64")
-    changes = risk.changes.assign(drivers=lambda f: _joined(f, "driver_"))
+    drivers_label, drivers = why_cells(risk.changes, DRIVER_PARTS, lead="")
+    changes = risk.changes.assign(drivers=drivers)
     return {
         "date": risk.observation_date.strftime("%Y-%m-%d"),
         "previous": risk.previous_date.strftime("%Y-%m-%d") if risk.previous_date is not None else None,
@@ -128,7 +136,10 @@ def page_data(risk: RiskList, max_rows: int) -> dict[str, Any]:
         "summary": summary(risk.accounts),
         "columns": [[key, why_label if key == "why" else label, kind] for key, label, kind in TABLE_COLUMNS],
         "rows": _records(shown, TABLE_COLUMNS),
-        "change_columns": [list(c) for c in CHANGE_COLUMNS],
+        "change_columns": [
+            [key, drivers_label.capitalize() if key == "drivers" and drivers_label else label, kind]
+            for key, label, kind in CHANGE_COLUMNS
+        ],
         "changes": _records(changes, CHANGE_COLUMNS),
     }
 
@@ -218,11 +229,6 @@ function el(tag, text, cls) {
   return e;
 }
 function cell(value, kind) {
-  if (kind === "list") {
-    const td = el("td"), ul = el("ul");
-    (value || []).forEach(v => ul.appendChild(el("li", v)));
-    td.appendChild(ul); return td;
-  }
   if (kind === "why") {
     const td = el("td", null, "why"), ul = el("ul"), why = value || {};
     (why.reasons || []).forEach(v => ul.appendChild(el("li", v)));
@@ -249,9 +255,9 @@ function cell(value, kind) {
 function header(table, columns, sortable) {
   const tr = table.querySelector("thead tr");
   columns.forEach(([key, label, kind], i) => {
-    const th = el("th", label, ["text", "list", "why", "tier", "segment"].includes(kind) ? "" : "num");
+    const th = el("th", label, ["text", "why", "tier", "segment"].includes(kind) ? "" : "num");
     th.dataset.key = key;
-    if (sortable && kind !== "list" && kind !== "why") th.addEventListener("click", () => sortBy(i));
+    if (sortable && kind !== "why") th.addEventListener("click", () => sortBy(i));
     tr.appendChild(th);
   });
 }

@@ -210,6 +210,30 @@ def test_a_driver_moved_the_way_the_score_did():
     assert out.loc[0, "driver_remainder"] == pytest.approx(0.9)
 
 
+def test_account_facts_are_listed_apart_from_the_drivers():
+    """The renewal coming 30 days closer moved the score most, but the drivers are behaviour: it is the
+    context driver, and drivers + context driver + remainder still add up to the change. Without a
+    context slot its share goes to the remainder."""
+    names = ("days_to_renewal", "logins_count_30d")
+    spec = FeatureSpec(names, {})
+    registry = {name: describe_spec(name) for name in names}
+    before = pd.DataFrame({"days_to_renewal": [120.0], "logins_count_30d": [40.0]})
+    now = pd.DataFrame({"days_to_renewal": [90.0], "logins_count_30d": [30.0]})
+    contrib_before = np.array([[0.0, 0.0, -2.0]])
+    contrib_now = np.array([[0.7, 0.2, -2.0]])
+    out = driver_columns(
+        now, before, spec, contrib_now, contrib_before, n_drivers=1, registry=registry, n_context=1
+    )
+    assert out.loc[0, "driver_1"] == "Logins in the last 30 days: 40 → 30"
+    assert out.loc[0, "context_driver_1"].startswith("Days until the next contract renewal: 120")
+    assert out.loc[0, "context_driver_1_feature"] == "days_to_renewal"
+    listed = out.loc[0, ["driver_1_contribution", "context_driver_1_contribution"]]
+    assert listed.sum() + out.loc[0, "driver_remainder"] == pytest.approx(0.9)
+    alone = driver_columns(now, before, spec, contrib_now, contrib_before, n_drivers=1, registry=registry)
+    assert "context_driver_1" not in alone.columns
+    assert alone.loc[0, "driver_remainder"] == pytest.approx(0.7)
+
+
 def test_a_behaviour_without_direction_explains_only_unusual_values_and_never_protects():
     """Deletes have no healthy direction: 14, more than the usual 1–9, is a reason; 3 is not, and 0
     deletes do not protect a dormant account. The left-out shares stay in the remainder."""

@@ -80,6 +80,22 @@ def test_each_account_says_why_and_the_list_fits_the_screen(page):
     assert set(column_values(page, 3)) == {"Mid-market"}
 
 
+def test_each_tier_change_lists_its_drivers_with_the_account_context_apart(page):
+    cells = page.eval_on_selector_all(
+        "#changes tbody tr td:last-child",
+        "tds => tds.map(t => [t.querySelectorAll('li').length, t.innerText])",
+    )
+    assert cells, "the synthetic list has no tier changes"
+    assert any(items > 0 for items, _ in cells), "no change names a driver"
+    assert any("Context: " in text for _, text in cells)
+    assert all(
+        "Context: " not in li
+        for li in page.eval_on_selector_all("#changes tbody li", "lis => lis.map(l => l.innerText)")
+    ), "an account fact is listed among the drivers"
+    heading = page.inner_text("#changes thead th:last-child")
+    assert heading == "What drove the move, account context"
+
+
 def test_clicking_a_header_sorts_the_table(page):
     arr_header = page.locator("#accounts th", has_text="ARR at risk")
     arr_header.click()

@@ -54,6 +54,9 @@ REGISTRY = {
     ),
     "features_new_90d": Entry("features_new_90d", "adoption", "New features adopted this quarter", "count"),
     "segment": Entry("segment", "account", "Customer segment", "category", None, context=True),
+    "tenure_days": Entry(
+        "tenure_days", "account", "Days since the contract started", "days", None, context=True
+    ),
 }
 DATES = pd.to_datetime(["2025-10-01", "2025-11-01", "2025-12-01"]).tz_localize("UTC")
 
@@ -65,6 +68,7 @@ def synthetic(n_accounts: int = 300, seed: int = 0) -> tuple[pd.DataFrame, pd.Da
     segment = rng.choice(["enterprise", "mid_market", "smb"], n_accounts, p=[0.2, 0.3, 0.5])
     frames = []
     health = rng.normal(0, 1, n_accounts)
+    start_offset = rng.integers(0, 900, n_accounts).astype("float64")
     for i, date in enumerate(DATES):
         health = 0.7 * health + 0.5 * rng.normal(0, 1, n_accounts)
         logins = np.maximum(0, np.round(30 + 12 * health + rng.normal(0, 4, n_accounts)))
@@ -81,6 +85,7 @@ def synthetic(n_accounts: int = 300, seed: int = 0) -> tuple[pd.DataFrame, pd.Da
                     0, np.round(5 - 3 * health + rng.normal(0, 1, n_accounts))
                 ),
                 "features_new_90d": rng.poisson(np.exp(0.5 * health)).astype("float64"),
+                "tenure_days": (date - pd.Timestamp("2022-01-01", tz="UTC")).days + start_offset,
             }
         )
         if i < len(DATES) - 1:
@@ -150,12 +155,13 @@ def test_listed_contributions_plus_remainder_equal_the_raw_score(setup):
     np.testing.assert_allclose(risk["raw_score"].to_numpy(), booster_raw, rtol=0, atol=1e-9)
 
 
-def test_the_segment_is_context_never_a_reason(setup):
+def test_account_facts_are_context_never_reasons(setup):
     risk = make_list(setup).accounts
     named = risk.filter(regex=r"^(reason|protective)_\d+_feature$").stack().unique()
-    assert "segment" not in named and len(named)
-    assert set(risk["context_1_feature"].dropna()) == {"segment"}
-    assert risk["context_1"].dropna().str.startswith("Customer segment: ").all()
+    assert not {"segment", "tenure_days"} & set(named) and len(named)
+    assert set(risk["context_1_feature"].dropna()) == {"segment", "tenure_days"}
+    segment = risk["context_1_feature"] == "segment"
+    assert risk.loc[segment, "context_1"].str.startswith("Customer segment: ").all()
 
 
 def test_reasons_raise_and_protective_factors_lower_the_score(setup):
@@ -202,7 +208,9 @@ def test_change_drivers_add_up_to_the_score_change(setup):
     features, _, model = setup
     before = snapshot(features, DATES[-2]).set_index("account_id").loc[merged["account_id"]]
     raw_before = model.booster.predict(encode(before, model.spec), raw_score=True)
-    drivers = merged.filter(regex=r"^driver_\d+_contribution$").sum(axis=1) + merged["driver_remainder"]
+    drivers = (
+        merged.filter(regex=r"^(context_)?driver_\d+_contribution$").sum(axis=1) + merged["driver_remainder"]
+    )
     np.testing.assert_allclose(drivers.to_numpy(), merged["raw_score"].to_numpy() - raw_before, atol=1e-9)
     assert (changes["tier"] != changes["previous_tier"]).all()
     red_first = changes["moved_into_red"].to_numpy()
@@ -211,6 +219,9 @@ def test_change_drivers_add_up_to_the_score_change(setup):
     assert into_red.dropna().str.contains("→").all()
     # a move with no feature gone the unhealthy way (the tiny model is not monotone) names no driver
     assert into_red.notna().mean() > 0.8
+    # the account's tenure grew a month: an account fact, listed apart from the behaviour
+    assert "tenure_days" not in set(changes.filter(regex=r"^driver_\d+_feature$").stack())
+    assert set(changes["context_driver_1_feature"].dropna()) == {"tenure_days"}
 
 
 def test_scoring_twice_gives_an_identical_list(setup):
