@@ -27,10 +27,9 @@ TABLE_COLUMNS = (
     ("arr", "ARR", "money"),
     ("days_to_renewal", "Days to renewal", "num"),
     ("churn_probability", "Churn probability", "pct"),
-    ("tier", "Tier", "tier"),
+    ("tier", "Tier", "tier_moved"),  # the tier, and the previous one under it when it changed
     ("arr_at_risk", "ARR at risk", "money"),
     ("probability_change", "Change", "delta"),
-    ("previous_tier", "Previous tier", "tier"),
     ("why", "Why: reasons, protective factor, account context", "why"),
 )
 CHANGE_COLUMNS = (
@@ -76,9 +75,9 @@ def _joined(frame: pd.DataFrame, prefix: str) -> list[list[str]]:
 
 def _records(frame: pd.DataFrame, columns: tuple) -> list[dict[str, Any]]:
     """One dict per row: the columns shown, plus account_id (the filter searches it, the account's cell
-    shows it on hover)."""
+    shows it on hover) and previous_tier (a changed tier shows it)."""
     keys = [key for key, _, _ in columns if key in frame.columns]
-    keys += ["account_id"] if "account_id" in frame.columns and "account_id" not in keys else []
+    keys += [k for k in ("account_id", "previous_tier") if k in frame.columns and k not in keys]
     out = []
     for row in frame[keys].to_dict("records"):
         out.append({k: _num(v) if isinstance(v, float) else (None if _na(v) else v) for k, v in row.items()})
@@ -185,11 +184,16 @@ TEMPLATE = """<!DOCTYPE html>
   .tier.red { background: #fde8e8; color: #9b1c1c; } .tier.yellow { background: #fdf6b2; color: #8e4b10; }
   .tier.green { background: #def7ec; color: #03543f; }
   ul { margin: 0; padding-left: 16px; } .up { color: #c62828; } .down { color: #2f855a; }
+  td.text { overflow-wrap: anywhere; min-width: 5em; }  /* a name with a 40-letter word still wraps */
+  .was { color: #52606d; font-size: 12px; white-space: nowrap; }
   td.why { min-width: 320px; } .why .protective { color: #2f855a; } .why .context { color: #52606d; }
   .controls { display: flex; gap: 8px; margin: 8px 0; align-items: center; flex-wrap: wrap; }
   input, select { font: inherit; padding: 4px 8px; }
   .scroll { max-height: 70vh; overflow: auto; border: 1px solid #e4e7eb; }
   .note { color: #52606d; font-size: 12px; }
+  @media (max-width: 1280px) {  /* a laptop's window beside another: the reasons give up some width */
+    th, td { padding: 5px 5px; } td.why { min-width: 220px; } td ul { min-width: 180px; }
+  }
 </style>
 </head>
 <body>
@@ -228,7 +232,7 @@ function el(tag, text, cls) {
   if (cls) e.className = cls;
   return e;
 }
-function cell(value, kind) {
+function cell(value, kind, row) {
   if (kind === "why") {
     const td = el("td", null, "why"), ul = el("ul"), why = value || {};
     (why.reasons || []).forEach(v => ul.appendChild(el("li", v)));
@@ -238,8 +242,11 @@ function cell(value, kind) {
     return td;
   }
   if (kind === "segment") return el("td", segmentLabel(value));
-  if (kind === "tier") {
-    const td = el("td"); if (value) td.appendChild(el("span", value, "tier " + value)); return td;
+  if (kind === "tier" || kind === "tier_moved") {
+    const td = el("td"); if (value) td.appendChild(el("span", value, "tier " + value));
+    if (kind === "tier_moved" && row.previous_tier && row.previous_tier !== value)
+      td.appendChild(el("div", "was " + row.previous_tier, "was"));
+    return td;
   }
   if (value === null || value === undefined) return el("td", "", "num");
   if (kind === "money") return el("td", money.format(value), "num");
@@ -250,12 +257,12 @@ function cell(value, kind) {
               "num " + (pts > 0.05 ? "up" : pts < -0.05 ? "down" : ""));
   }
   if (kind === "num") return el("td", String(value), "num");
-  return el("td", value);
+  return el("td", value, "text");
 }
 function header(table, columns, sortable) {
   const tr = table.querySelector("thead tr");
   columns.forEach(([key, label, kind], i) => {
-    const th = el("th", label, ["text", "why", "tier", "segment"].includes(kind) ? "" : "num");
+    const th = el("th", label, ["text", "why", "tier", "tier_moved", "segment"].includes(kind) ? "" : "num");
     th.dataset.key = key;
     if (sortable && kind !== "why") th.addEventListener("click", () => sortBy(i));
     tr.appendChild(th);
@@ -266,7 +273,7 @@ function body(table, columns, rows) {
   rows.forEach(r => {
     const tr = el("tr");
     columns.forEach(([key, , kind]) => {
-      const td = tr.appendChild(cell(r[key], kind));
+      const td = tr.appendChild(cell(r[key], kind, r));
       if (key === "account_name" && r.account_id) td.title = r.account_id;
     });
     tbody.appendChild(tr);
@@ -278,7 +285,7 @@ let sortState = {index: null, dir: 1};
 function compare(a, b, kind) {
   if (a === null || a === undefined) return b === null || b === undefined ? 0 : 1;
   if (b === null || b === undefined) return -1;
-  if (kind === "tier") return TIER_RANK[a] - TIER_RANK[b];
+  if (kind === "tier" || kind === "tier_moved") return TIER_RANK[a] - TIER_RANK[b];
   if (typeof a === "number") return a - b;
   return String(a).localeCompare(String(b));
 }

@@ -66,15 +66,17 @@ def test_report_loads_offline_with_counts_and_rows(page):
 
 
 def test_each_account_says_why_and_the_list_fits_the_screen(page):
-    """Reasons, the protective factor and the account's context share one cell; at 1400 px nothing is
-    cut off to the right, and segments read as words."""
-    why = column_values(page, 12)
+    """Reasons, the protective factor and the account's context share one cell; at 1400 px and at
+    1100 px nothing is cut off to the right, and segments read as words."""
+    why = column_values(page, 11)
     assert all(text.strip() for text in why[:10]), "an account at the top of the list has no reason"
     assert any("Protective: " in text for text in why) and any(
         "Context: Customer segment" in text for text in why
     )
     box = "document.querySelector('#accounts').parentElement"
-    assert page.evaluate(f"{box}.scrollWidth <= {box}.clientWidth"), "the table is wider than the screen"
+    for width in (1400, 1100):  # a laptop's screen; its window beside another
+        page.set_viewport_size({"width": width, "height": 1000})
+        assert page.evaluate(f"{box}.scrollWidth <= {box}.clientWidth"), f"wider than {width} px"
     assert set(column_values(page, 3)) <= {"Enterprise", "Mid-market", "SMB"}
     page.fill("#filter", "Mid-market")
     assert set(column_values(page, 3)) == {"Mid-market"}
@@ -94,6 +96,18 @@ def test_each_tier_change_lists_its_drivers_with_the_account_context_apart(page)
     ), "an account fact is listed among the drivers"
     heading = page.inner_text("#changes thead th:last-child")
     assert heading == "What drove the move, account context"
+
+
+def test_a_changed_tier_shows_the_previous_one_under_it(page):
+    """No column of its own: the previous tier sits under the tier only where it changed."""
+    cells = page.eval_on_selector_all(
+        "#accounts tbody td:nth-child(8)",
+        "tds => tds.map(t => [t.querySelector('.tier').innerText, t.querySelector('.was')?.innerText])",
+    )
+    moved = [(tier, was) for tier, was in cells if was]
+    assert moved and len(moved) < len(cells)
+    assert all(was.startswith("was ") and was[4:] != tier for tier, was in moved)
+    assert all(was[4:] in {"red", "yellow", "green"} for _, was in moved)
 
 
 def test_clicking_a_header_sorts_the_table(page):
@@ -119,7 +133,7 @@ def test_filters_narrow_the_table(page, tmp_path):
     assert account_id in ids and all(account_id.lower() in i.lower() for i in ids)
     page.fill("#filter", "")
     page.select_option("#tier-filter", "red")
-    tiers = column_values(page, 8)
+    tiers = page.eval_on_selector_all("#accounts tbody td:nth-child(8) .tier", "s => s.map(t => t.innerText)")
     assert tiers and set(tiers) == {"red"}
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=False)
