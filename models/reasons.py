@@ -437,9 +437,10 @@ def format_value(value: float, unit: str) -> str:
     if unit == "percent change":
         return "0%" if round(value * 100) == 0 else f"{value * 100:+.0f}%".replace("-", "−")
     if unit == "currency":
-        return f"{value:,.0f}"
+        return f"{value:,.0f}".replace("-", "−")
     number = f"{value:,.{decimals(value)}f}"
-    number = "0" if float(number.replace(",", "")) == 0 else number  # no '-0', no '0.000'
+    # no '-0', no '0.000'; a minus sign as in the percent changes ('0 → −1' beside '−100%')
+    number = "0" if float(number.replace(",", "")) == 0 else number.replace("-", "−")
     if unit == "days":
         return f"{number} day" if number == "1" else f"{number} days"
     return number
@@ -463,6 +464,9 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+MIN_DRIVER_SHARE = 0.05  # a driver carries at least this share of the raw-score change
+
+
 def driver_columns(
     now: pd.DataFrame,
     before: pd.DataFrame,
@@ -472,24 +476,40 @@ def driver_columns(
     n_drivers: int,
     registry: Registry | None = None,
     n_context: int = 0,
+    ranges: Ranges | None = None,
 ) -> pd.DataFrame:
     """What moved each account's score between two scorings with the same model.
 
     The raw-score change is split per feature as contrib_now - contrib_before (the bias cancels); the
-    drivers are the largest such changes in the direction of the move, worded as 'X: before → now'.
-    Only features whose value changed can be drivers: a tree's contribution for one feature also moves
-    when another feature does, and 'Contract type: annual → annual' would explain nothing. As with
-    reasons, the drivers are behaviour; facts about the account (the registry's ``context``: days to
-    renewal, seats, ...) are listed apart, ``n_context`` of them, as ``context_driver_1``: the renewal
-    date comes a month closer at every monthly scoring, and as a driver it led the moves into red. The
-    shares not listed stay in ``driver_remainder``, which closes the sum: drivers + context drivers +
-    remainder = raw score change.
+    drivers are the largest such changes in the direction of the move, worded as 'X: before → now'. A
+    driver must:
+
+    - have changed as printed: a tree's contribution for one feature also moves when another feature
+      does, and 'Contract type: annual → annual' or 'Weekend share: 6% → 6%' would explain nothing;
+    - have moved the way the score did (see `moved_the_way`);
+    - carry at least `MIN_DRIVER_SHARE` of the change: a share of 0.00005 of a move into red is no
+      explanation, and with nothing else listed it read as the whole one.
+
+    As with reasons, the drivers are behaviour; facts about the account (the registry's ``context``:
+    days to renewal, seats, ...) are listed apart, ``n_context`` of them, as ``context_driver_1``: the
+    renewal date comes a month closer at every monthly scoring, and as a driver it led the moves into
+    red. The shares not listed stay in ``driver_remainder``, which closes the sum: drivers + context
+    drivers + remainder = raw score change.
     """
     registry = default_registry() if registry is None else registry
     delta = contrib_now[:, :-1] - contrib_before[:, :-1]
-    direction = np.where(delta.sum(axis=1) >= 0, 1.0, -1.0)[:, None]
-    moved = np.column_stack([value_changed(before[name], now[name]) for name in spec.features])
-    moved &= moved_the_way(before, now, spec, direction[:, 0], registry)
+    change = delta.sum(axis=1)
+    direction = np.where(change >= 0, 1.0, -1.0)[:, None]
+    units = [words_for(name, registry)[1] for name in spec.features]
+    moved = np.column_stack(
+        [
+            value_changed(before[name], now[name], unit)
+            for name, unit in zip(spec.features, units, strict=True)
+        ]
+    )
+    moved &= moved_the_way(before, now, spec, direction[:, 0], registry, ranges)
+    toward_move = np.where(moved, delta * direction, 0.0)
+    toward_move[toward_move < MIN_DRIVER_SHARE * np.abs(change)[:, None]] = 0.0
     context = context_features(spec, registry)
     names = np.array([*spec.features, None], dtype=object)  # index -1 (no such driver): None
     out: dict[str, Any] = {}
@@ -497,7 +517,7 @@ def driver_columns(
     for prefix, n, among in (("driver", n_drivers, ~context), ("context_driver", n_context, context)):
         if n == 0:
             continue
-        index, value = top_features(np.where(moved, delta * direction, 0.0), n, 1, among)
+        index, value = top_features(toward_move, n, 1, among)
         value = value * direction
         for k in range(index.shape[1]):
             out[f"{prefix}_{k + 1}"] = _change_texts(before, now, spec, index[:, k], registry)
@@ -511,45 +531,70 @@ def driver_columns(
 def _change_texts(
     before: pd.DataFrame, now: pd.DataFrame, spec: FeatureSpec, index: np.ndarray, registry: Registry
 ) -> np.ndarray:
-    """'Description: before → now' for each row's feature ``index`` (None where it is -1)."""
+    """'Description: before → now' for each row's feature ``index`` (None where it is -1); an empty value
+    in the registry's words for it ('no login ever')."""
     text = np.full(len(index), None, dtype=object)
     for i in np.unique(index[index >= 0]):
         rows = np.flatnonzero(index == i)
         name = spec.features[i]
         description, unit = words_for(name, registry)
+        missing = getattr(registry.get(name), "missing", "no data")
         was, is_ = before[name].to_numpy()[rows], now[name].to_numpy()[rows]
         text[rows] = [
-            f"{description}: {_show(a, unit)} → {_show(b, unit)}" for a, b in zip(was, is_, strict=True)
+            f"{description}: {_show(a, unit, missing)} → {_show(b, unit, missing)}"
+            for a, b in zip(was, is_, strict=True)
         ]
     return text
 
 
 def moved_the_way(
-    before: pd.DataFrame, now: pd.DataFrame, spec: FeatureSpec, direction: np.ndarray, registry: Registry
+    before: pd.DataFrame,
+    now: pd.DataFrame,
+    spec: FeatureSpec,
+    direction: np.ndarray,
+    registry: Registry,
+    ranges: Ranges | None = None,
 ) -> np.ndarray:
-    """Per row and feature, whether a feature with a healthy direction moved the way the score did:
-    towards unhealthy when the risk rose (``direction`` +1), towards healthy when it fell. Seats active
-    '12% → 18%' is no driver of a move into red, whatever the trees' interactions make of it. Features
-    without a direction, and values that appeared or vanished, can drive either way."""
+    """Per row and feature, whether a change can explain a move of the score in ``direction`` (+1 up):
+
+    - a feature with a healthy direction moved towards unhealthy when the risk rose, towards healthy
+      when it fell: seats active '12% → 18%' is no driver of a move into red, whatever the trees'
+      interactions make of it. A value that appeared or vanished has no direction to check ('Record
+      activity against the month before: no data → +50%' explained a move into yellow): no driver;
+    - a behaviour without a direction (record deletes, the weekend share) drives a rise only when it
+      is now outside the usual ``ranges`` as printed, and never a fall, as for reasons ("Weekend share:
+      9% → 10%" explained nothing);
+    - account facts and features the registry does not know drive either way.
+    """
     out = np.ones((len(now), len(spec.features)), dtype=bool)
     for j, name in enumerate(spec.features):
-        healthy = getattr(registry.get(name), "healthy_when", None)
-        if healthy is None or not (is_numeric_dtype(before[name]) and is_numeric_dtype(now[name])):
+        entry = registry.get(name)
+        if entry is None or getattr(entry, "context", False):
             continue
-        change = now[name].to_numpy(dtype="float64", na_value=np.nan) - before[name].to_numpy(
-            dtype="float64", na_value=np.nan
-        )
+        if not (is_numeric_dtype(before[name]) and is_numeric_dtype(now[name])):
+            continue
+        was = before[name].to_numpy(dtype="float64", na_value=np.nan)
+        is_ = now[name].to_numpy(dtype="float64", na_value=np.nan)
+        healthy = getattr(entry, "healthy_when", None)
+        if healthy is None:
+            unusual = np.zeros(len(now), dtype=bool)
+            if ranges is not None and name in ranges:
+                unit = words_for(name, registry)[1]
+                unusual = np.array([any(beyond(v, ranges[name], unit)) for v in is_], dtype=bool)
+            out[:, j] = (direction > 0) & unusual
+            continue
+        change = is_ - was
         healthier = np.sign(change) if healthy == "high" else -np.sign(change)
-        out[:, j] = np.isnan(change) | (healthier == -direction)
+        out[:, j] = ~np.isnan(change) & (healthier == -direction)
     return out
 
 
-def value_changed(before: pd.Series, now: pd.Series) -> np.ndarray:
-    """Row by row (by position), whether a feature's value differs between two scorings; a value missing
-    both times has not changed."""
+def value_changed(before: pd.Series, now: pd.Series, unit: str = "") -> np.ndarray:
+    """Row by row (by position), whether a feature's value differs between two scorings as printed in
+    `unit` (6.2% and 5.9% both read '6%'); a value missing both times has not changed."""
     if is_numeric_dtype(before) and is_numeric_dtype(now):
-        was = before.to_numpy(dtype="float64", na_value=np.nan)
-        is_ = now.to_numpy(dtype="float64", na_value=np.nan)
+        was = as_printed(before.to_numpy(dtype="float64", na_value=np.nan), unit)
+        is_ = as_printed(now.to_numpy(dtype="float64", na_value=np.nan), unit)
         return ~((was == is_) | (np.isnan(was) & np.isnan(is_)))
     pairs = zip(before.astype(object).to_numpy(), now.astype(object).to_numpy(), strict=True)
     return np.array([_differ(a, b) for a, b in pairs], dtype=bool)
@@ -561,5 +606,7 @@ def _differ(a: Any, b: Any) -> bool:
     return a != b
 
 
-def _show(value: Any, unit: str) -> str:
-    return str(value) if isinstance(value, str) else format_value(value, unit)
+def _show(value: Any, unit: str, missing: str = "no data") -> str:
+    if isinstance(value, str):
+        return value
+    return missing if _missing(value) else format_value(value, unit)

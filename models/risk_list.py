@@ -239,7 +239,7 @@ def build_risk_list(
     table["observation_date"] = date
     before = _previous_table(previous, accounts, previous_date, settings.rule, previous_list)
     table = _add_change(table, before)
-    changes = _changes(table, current, previous, spec, settings, registry)
+    changes = _changes(table, current, previous, spec, settings, registry, ranges)
     table = table.reset_index(drop=True)
     return RiskList(table[_column_order(table)], changes, date, previous_date, settings.rule)
 
@@ -263,7 +263,7 @@ def _add_change(table: pd.DataFrame, before: pd.DataFrame | None) -> pd.DataFram
     return table
 
 
-def _changes(table, current, previous, spec, settings: ListSettings, registry) -> pd.DataFrame:
+def _changes(table, current, previous, spec, settings: ListSettings, registry, ranges) -> pd.DataFrame:
     """Accounts whose tier changed (red first, then by probability change), with what drove the move."""
     moved = table["previous_tier"].notna() & (table["previous_tier"] != table["tier"])
     out = table.loc[
@@ -286,6 +286,7 @@ def _changes(table, current, previous, spec, settings: ListSettings, registry) -
             settings.n_drivers,
             registry,
             n_context=settings.n_context,
+            ranges=ranges,
         )
         drivers.index = out.index[has]
         out = out.join(drivers)

@@ -132,7 +132,7 @@ def test_small_negative_values_do_not_print_minus_zero():
 @pytest.mark.parametrize(
     ("value", "text"),
     [(1234.0, "1,234"), (123.4, "123"), (12.34, "12.3"), (1.234, "1.23"), (1.0, "1"), (0.43, "0.43"),
-     (0.043, "0.043"), (0.0043, "0.004"), (-0.043, "-0.043")],
+     (0.043, "0.043"), (0.0043, "0.004"), (-0.043, "−0.043")],
 )  # fmt: skip
 def test_small_rates_keep_two_significant_digits(value, text):
     assert format_value(value, "") == text
@@ -190,7 +190,8 @@ def test_a_feature_whose_value_did_not_change_is_no_driver():
 
 def test_a_driver_moved_the_way_the_score_did():
     """Into red, seats active rising 12% → 18% is no driver, whatever the trees make of it (its share goes
-    to the remainder); logins falling 40 → 4 is. Deletes have no direction and drive either way."""
+    to the remainder); logins falling 40 → 4 is. Deletes have no direction: 9, above the usual 0–4,
+    drive the rise."""
     names = ("active_users_ratio_30d", "logins_count_30d", "records_delete_count_90d")
     spec = FeatureSpec(names, {})
     registry = {name: describe_spec(name) for name in names}
@@ -202,12 +203,49 @@ def test_a_driver_moved_the_way_the_score_did():
     )
     contrib_before = np.array([[0.0, 0.0, 0.0, -2.0]])
     contrib_now = np.array([[0.9, 0.3, 0.2, -2.0]])
-    out = driver_columns(now, before, spec, contrib_now, contrib_before, n_drivers=3, registry=registry)
+    ranges = {"records_delete_count_90d": (0.0, 4.0)}
+    out = driver_columns(
+        now, before, spec, contrib_now, contrib_before, n_drivers=3, registry=registry, ranges=ranges
+    )
     assert out.loc[0, "driver_1"] == "Logins in the last 30 days: 40 → 4"
     assert out.loc[0, "driver_1_feature"] == "logins_count_30d"
     assert out.loc[0, "driver_2"].startswith("Records deleted in the last 90 days: 1 → 9")
     assert out.loc[0, "driver_3"] is None
     assert out.loc[0, "driver_remainder"] == pytest.approx(0.9)
+
+
+def test_a_driver_is_a_change_as_printed_with_a_direction_and_a_share_of_the_move():
+    """Into red: deletes 7 → 8 stay inside the usual 0–9 (no direction, nothing unusual); the weekend
+    share 6.2% → 5.9% prints '6% → 6%'; trend 'no data → +50%' has no direction to check; logins 30 → 29
+    carry 0.01 of a 1.0 move. None of them is a driver; logins 40 → 4 at account 1 is."""
+    names = (
+        "records_delete_count_90d",
+        "weekend_logins_share_90d",
+        "logins_change_pct_30d",
+        "logins_count_30d",
+    )
+    spec = FeatureSpec(names, {})
+    registry = {name: describe_spec(name) for name in names}
+    before = pd.DataFrame(
+        {
+            "records_delete_count_90d": [7.0, 7.0],
+            "weekend_logins_share_90d": [0.062, 0.062],
+            "logins_change_pct_30d": [np.nan, np.nan],
+            "logins_count_30d": [30.0, 40.0],
+        }
+    )
+    now = before.assign(
+        records_delete_count_90d=8.0, weekend_logins_share_90d=0.059, logins_change_pct_30d=0.5
+    )
+    now["logins_count_30d"] = [29.0, 4.0]
+    contrib_before = np.zeros((2, 5))
+    contrib_now = np.array([[0.3, 0.3, 0.39, 0.01, 0.0], [0.3, 0.3, 0.0, 0.4, 0.0]])
+    ranges = {"records_delete_count_90d": (0.0, 9.0)}
+    out = driver_columns(
+        now, before, spec, contrib_now, contrib_before, n_drivers=2, registry=registry, ranges=ranges
+    )
+    assert pd.isna(out.loc[0, "driver_1"]) and out.loc[1, "driver_1"] == "Logins in the last 30 days: 40 → 4"
+    assert out["driver_remainder"].tolist() == pytest.approx([1.0, 0.6])
 
 
 def test_account_facts_are_listed_apart_from_the_drivers():

@@ -14,6 +14,7 @@ import pytest
 from models.calibration import Calibrator
 from models.encoding import SchemaMismatchError, encode, infer_spec
 from models.reasons import as_printed
+from models.report import render_report
 from models.risk_list import (
     CSV_HEAD,
     ListSettings,
@@ -339,3 +340,14 @@ def test_previous_risk_list_is_what_change_is_shown_against(setup):
     np.testing.assert_allclose(out.accounts["probability_change"], out.accounts["churn_probability"] - 0.5)
     assert (out.accounts["previous_tier"] == "yellow").all()
     assert "driver_1" not in out.changes.columns
+
+
+def test_without_context_neither_the_lists_nor_the_report_mention_it(setup):
+    """``score.n_context: 0``: no context columns, the context drivers' share in the remainder, and no
+    heading or note of the report speaks of an account context."""
+    risk = make_list(setup, n_context=0)
+    assert not [c for c in (*risk.accounts.columns, *risk.changes.columns) if "context" in c]
+    page = render_report(risk, max_rows=50, model_name="tiny")
+    assert "account context" not in page
+    with_context = render_report(make_list(setup), max_rows=50, model_name="tiny")
+    assert with_context.count("account context") >= 3  # both headings and the note
