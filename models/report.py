@@ -252,7 +252,10 @@ function cell(value, kind, row) {
       td.appendChild(el("div", "was " + row.previous_tier, "was"));
     return td;
   }
-  if (value === null || value === undefined) return el("td", "", "num");
+  if (value === null || value === undefined) {  // a change from nothing: an account new since then
+    const isNew = kind === "delta" && DATA.previous && row && !row.previous_tier;
+    return el("td", isNew ? "new" : "", "num");
+  }
   if (kind === "money") return el("td", money.format(value), "num");
   if (kind === "pct") return el("td", (value * 100).toFixed(1) + "%", "num");
   if (kind === "delta") {

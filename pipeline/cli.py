@@ -96,8 +96,14 @@ def score(
         f"{len(risk.accounts)} accounts at {scored}{latest}: "
         + ", ".join(f"{counts.get(t, 0)} {t}" for t in ("red", "yellow", "green"))
         + f"; {len(risk.changes)} changed tier, {int(risk.changes['moved_into_red'].sum())} of them into red"
-        + f" -> {os.path.relpath(target.resolve(), caller)}"
+        + f" -> {shown_path(target, caller)}"
     )
+
+
+def shown_path(path: Path, caller: Path) -> Path:
+    """`path` relative to the caller's directory when inside it, else absolute (not '../out')."""
+    path = path.resolve()
+    return path.relative_to(caller) if path.is_relative_to(caller) else path
 
 
 def is_user_error(exc: Exception) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from models.report import render_report
-from tests.test_risk_list import make_list, synthetic, train_tiny
+from tests.test_risk_list import DATES, make_list, synthetic, train_tiny
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -19,6 +19,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 def report(tmp_path_factory) -> Path:
     features, accounts = synthetic(120, seed=3)
     accounts.loc[7, "account_name"] = "<script>window.pwned = 1</script> Evil Corp"
+    # one account first scored at the last date: new since the previous scoring
+    features = features[~features["account_id"].eq("A000010") | features["observation_date"].eq(DATES[-1])]
     risk = make_list((features, accounts, train_tiny(features)))
     path = tmp_path_factory.mktemp("report") / "report.html"
     path.write_text(render_report(risk, max_rows=100, model_name="test model"), encoding="utf-8")
@@ -105,6 +107,8 @@ def test_a_changed_tier_shows_the_previous_one_under_it(page):
         "tds => tds.map(t => [t.querySelector('.tier').innerText, t.querySelector('.was')?.innerText])",
     )
     moved = [(tier, was) for tier, was in cells if was]
+    changes = column_values(page, 10)
+    assert changes.count("new") == 1, "the account first scored now should read 'new' under Change"
     assert moved and len(moved) < len(cells)
     assert all(was.startswith("was ") and was[4:] != tier for tier, was in moved)
     assert all(was[4:] in {"red", "yellow", "green"} for _, was in moved)
