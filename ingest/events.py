@@ -55,6 +55,7 @@ def split_events(
     log_of.update(dict.fromkeys(types.feature, "feature_events"))
     target = event.map(log_of)
     codes[(codes == 0) & ~ignored & route & target.isna().to_numpy()] = reason_code("unmapped_event_type")
+    shown = (events if original is None else original).reset_index(drop=True)
     raws = {}
     for table in (LOGINS, RECORD_EVENTS, FEATURE_EVENTS):
         keep = (target == table.name).to_numpy() & (codes == 0) & route
@@ -65,6 +66,5 @@ def split_events(
             frame["action"] = kinds.map({k: v.action for k, v in types.record.items()})
         if table is FEATURE_EVENTS:
             frame["feature"] = kinds.map(types.feature)
-        raws[table.name] = RawTable(table, file, frame, rows[keep])
-    shown = events if original is None else original
-    return raws, SourceTable(name, file, shown.reset_index(drop=True), rows, codes, ignored)
+        raws[table.name] = RawTable(table, file, frame, rows[keep], shown, np.flatnonzero(keep))
+    return raws, SourceTable(name, file, shown, rows, codes, ignored)

@@ -8,6 +8,7 @@ reactivation after churn starts a new lifetime, which becomes its own account `<
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from pathlib import Path
@@ -255,4 +256,4 @@ def assign_lifetimes(raw: RawTable, lifetimes: pd.DataFrame) -> RawTable:
     new_ids = frame["account_id"].astype("str").copy()
     positions = matched["pos"].to_numpy()
     new_ids.iloc[positions] = matched["account_id"].fillna(matched["account"]).to_numpy()
-    return RawTable(raw.table, raw.file, frame.assign(account_id=new_ids), raw.rows)
+    return dataclasses.replace(raw, frame=frame.assign(account_id=new_ids))

@@ -61,12 +61,25 @@ def reason_code(reason: str) -> int:
 
 @dataclass(frozen=True)
 class RawTable:
-    """A table as read: raw values under contract column names, and where each row came from."""
+    """A table as read: raw values under contract column names, and where each row came from.
+
+    An importer that reshaped a user's file into this table passes that file's rows as read (`source`,
+    its own column names) and each row's position in it (`source_positions`): a quarantined row is
+    shown as the user wrote it ('"ts": "yesterday"'), not under our names.
+    """
 
     table: Table
     file: str
     frame: pd.DataFrame
     rows: np.ndarray  # 1-based row number of each row in `file` (header not counted)
+    source: pd.DataFrame | None = None
+    source_positions: np.ndarray | None = None
+
+    def as_written(self, positions: np.ndarray) -> pd.DataFrame:
+        """The rows at `positions` as the user's file has them."""
+        if self.source is None or self.source_positions is None:
+            return self.frame.iloc[positions]
+        return self.source.iloc[self.source_positions[positions]]
 
     @classmethod
     def from_frame(cls, table: Table, file: str, frame: pd.DataFrame) -> RawTable:
@@ -467,7 +480,7 @@ def quarantine_rows(
 ) -> pd.DataFrame:
     """Quarantined rows with their source row number, reason and raw values as one JSON object each."""
     name = table_name or raw.table.name
-    original = raw.frame.iloc[positions]
+    original = raw.as_written(positions) if isinstance(raw, RawTable) else raw.frame.iloc[positions]
     # One vectorised to_json call; JSON escapes newlines inside values, so splitting lines is safe.
     text = original.to_json(orient="records", lines=True, date_format="iso", double_precision=15)
     raw_json = text.splitlines() if len(original) else []

@@ -52,6 +52,25 @@ def test_subscriptions_import_derives_lifetimes_churn_and_totals(tmp_path: Path)
     assert counts["subscriptions"]["quarantined"] == {"negative_count": 1}
 
 
+def test_a_routed_event_is_quarantined_as_the_user_wrote_it(tmp_path: Path) -> None:
+    """A login with an unreadable time is set aside from the logins table, but the quarantine shows the
+    events file's own row and column names, where the user can find and fix it."""
+    raw = copy_example("_subscriptions", tmp_path)
+    n_events = len((raw / "events.csv").read_text().splitlines()) - 1
+    with (raw / "events.csv").open("a") as file:
+        file.write("C001,u2,yesterday,Logged In\n")
+    run_import(raw, "subscriptions", tmp_path / "clean")
+    quarantine = pd.read_parquet(tmp_path / "clean" / "quarantine.parquet")
+    bad = quarantine[quarantine["reason"] == "unparseable_timestamp"]
+    assert bad[["table", "file", "row"]].values.tolist() == [["logins", "events.csv", n_events + 1]]
+    assert json.loads(bad.iloc[0]["raw"]) == {
+        "account": "C001",
+        "user": "u2",
+        "ts": "yesterday",
+        "event": "Logged In",
+    }
+
+
 def test_subscriptions_bad_rows_are_quarantined_with_what_is_wrong(tmp_path: Path) -> None:
     """A bad date, an end before the start and fractional seats each say so, not one 'invalid_value'."""
     raw = copy_example("_subscriptions", tmp_path)
