@@ -54,7 +54,8 @@ def score(
             "--params",
             exists=True,
             dir_okay=False,
-            help="The project's params.yaml: its paths, and the MLflow store, are the project's.",
+            help="The project's params.yaml (from outside the project's folder, give its path): its paths,"
+            " and the MLflow store, are the project's.",
         ),
     ] = Path("params.yaml"),
 ) -> None:
