@@ -104,7 +104,7 @@ WHY_PARTS = (
     ("context", "context_", "account context"),
 )
 DRIVER_PARTS = (
-    ("reasons", "driver_", "what drove the move"),
+    ("reasons", "driver_", "What drove the move"),
     ("context", "context_driver_", "account context"),
 )
 
@@ -136,7 +136,7 @@ def page_data(risk: RiskList, max_rows: int) -> dict[str, Any]:
         "columns": [[key, why_label if key == "why" else label, kind] for key, label, kind in TABLE_COLUMNS],
         "rows": _records(shown, TABLE_COLUMNS),
         "change_columns": [
-            [key, drivers_label.capitalize() if key == "drivers" and drivers_label else label, kind]
+            [key, drivers_label if key == "drivers" and drivers_label else label, kind]
             for key, label, kind in CHANGE_COLUMNS
         ],
         "changes": _records(changes, CHANGE_COLUMNS),
