@@ -151,14 +151,19 @@ def render_report(risk: RiskList, max_rows: int = 5000, model_name: str = "") ->
     return (
         TEMPLATE.replace("__TITLE__", html.escape(title))
         .replace("__MODEL__", html.escape(model_name))
-        .replace("__CONTEXT_NOTE__", CONTEXT_NOTE if "context_1" in risk.accounts.columns else "")
+        .replace("__PARTS_NOTE__", "".join(note for prefix, note in PART_NOTES if prefix in risk.accounts))
         .replace("__DATA__", data)
     )
 
 
-CONTEXT_NOTE = (
-    "; the account context is the fact about the account or its contract (segment, ARR, days to renewal)"
-    " that raised it most"
+# The note's sentence on each part of the 'why' cell the list has (score.n_protective, score.n_context).
+PART_NOTES = (
+    ("protective_1", "; the protective factor lowered it most"),
+    (
+        "context_1",
+        "; the account context is the fact about the account or its contract (segment, ARR, days to"
+        " renewal) that raised it most",
+    ),
 )
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
@@ -220,7 +225,7 @@ TEMPLATE = """<!DOCTYPE html>
 <h2>Accounts that changed tier</h2>
 <div class="scroll"><table id="changes"><thead><tr></tr></thead><tbody></tbody></table></div>
 <p class="note">Model: __MODEL__. Reasons are the usage features that raised the account's score most
-(TreeSHAP); the protective factor lowered it most__CONTEXT_NOTE__. "Usual" is the middle half of active
+(TreeSHAP)__PARTS_NOTE__. "Usual" is the middle half of active
 accounts at this date, and "lower than 70% of accounts" places a value inside it. A reason says why the model
 scored the account so, not what caused the risk. Change is against the previous scoring.</p>
 <script type="application/json" id="data">__DATA__</script>

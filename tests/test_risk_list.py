@@ -342,6 +342,14 @@ def test_previous_risk_list_is_what_change_is_shown_against(setup):
     assert "driver_1" not in out.changes.columns
 
 
+def test_without_protective_factors_the_report_does_not_mention_them(setup):
+    def note(risk) -> str:
+        return render_report(risk, max_rows=50, model_name="tiny").split('<p class="note">Model:')[1]
+
+    assert "protective" not in note(make_list(setup, n_protective=0)).split("</p>")[0]
+    assert "protective factor lowered" in note(make_list(setup))
+
+
 def test_without_context_neither_the_lists_nor_the_report_mention_it(setup):
     """``score.n_context: 0``: no context columns, the context drivers' share in the remainder, and no
     heading or note of the report speaks of an account context."""
