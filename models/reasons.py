@@ -233,10 +233,7 @@ def keep_consistent(
         values = column[at // index.shape[1]]
         if healthy is None:
             if ranges is not None and name in ranges:
-                unit = words_for(name, registry)[1]
-                distinct, which = np.unique(values, return_inverse=True)
-                unusual = [any(beyond(v, ranges[name], unit)) for v in distinct]
-                keep.ravel()[at] &= np.array(unusual, dtype=bool)[which]
+                keep.ravel()[at] &= outside_usual(values, ranges[name], words_for(name, registry)[1])
             continue
         if sign < 0:
             keep.ravel()[at] &= ~np.isnan(values)  # an empty value ('no logins before') protects nothing
@@ -414,6 +411,13 @@ def beyond(
     return below and shown != edges[0], above and shown != edges[1]
 
 
+def outside_usual(values: np.ndarray, usual: tuple[float, float], unit: str) -> np.ndarray:
+    """Per value, whether it is below or above the `usual` range as printed (see `beyond`); each
+    distinct value is printed once."""
+    distinct, which = np.unique(values, return_inverse=True)
+    return np.array([any(beyond(v, usual, unit)) for v in distinct], dtype=bool)[which.ravel()]
+
+
 def standing_words(below: float, above: float) -> str:
     """'lower than 70% of accounts' or 'higher than 65% of accounts'; 'as for 60% of accounts' when more
     accounts have this very value than either a lower or a higher one; 'near the median of accounts'
@@ -579,8 +583,7 @@ def moved_the_way(
         if healthy is None:
             unusual = np.zeros(len(now), dtype=bool)
             if ranges is not None and name in ranges:
-                unit = words_for(name, registry)[1]
-                unusual = np.array([any(beyond(v, ranges[name], unit)) for v in is_], dtype=bool)
+                unusual = outside_usual(is_, ranges[name], words_for(name, registry)[1])
             out[:, j] = (direction > 0) & unusual
             continue
         change = is_ - was
