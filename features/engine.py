@@ -31,6 +31,7 @@ def connect(
 ) -> BaseBackend:
     """An ibis backend for `engine` ("duckdb" or "spark"); both run with the session time zone UTC.
 
+    Each engine gets the functions the feature definitions call that it lacks (`USER_HASH`).
     DuckDB spills to disk beyond `duckdb_memory_limit`, which keeps large inputs inside a small budget.
     For Spark see `start_spark_session`.
     """
@@ -40,10 +41,20 @@ def connect(
         con.raw_sql("SET enable_progress_bar = false")  # it writes to the stage's log otherwise
         con.raw_sql(f"SET memory_limit = '{duckdb_memory_limit}'")
         con.raw_sql("SET preserve_insertion_order = false")  # output is sorted explicitly; saves memory
+        con.raw_sql(USER_HASH["duckdb"])
         return con
     if engine == "spark":
-        return ibis.pyspark.connect(start_spark_session(spark_master, spark_conf or {}))
+        session = start_spark_session(spark_master, spark_conf or {})
+        session.sql(USER_HASH["spark"])
+        return ibis.pyspark.connect(session)
     raise ValueError(f"unknown engine {engine!r}: expected 'duckdb' or 'spark'")
+
+
+# `features.windows.user_hash` on each engine: a 64-bit hash of a string
+USER_HASH = {
+    "duckdb": "CREATE OR REPLACE TEMP MACRO user_hash(u) AS hash(u)",
+    "spark": "CREATE OR REPLACE TEMPORARY FUNCTION user_hash(u STRING) RETURNS BIGINT RETURN xxhash64(u)",
+}
 
 
 # Spark on one small machine (local[n]): few shuffle partitions, a driver that fits beside the executors.

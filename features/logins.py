@@ -23,6 +23,7 @@ from features.windows import (
     sum_if,
     summarize_old_buckets,
     trend_sums,
+    user_hash,
     with_earlier_days,
     zero,
 )
@@ -31,11 +32,11 @@ from features.windows import (
 def summarize_logins(
     logins: ir.Table, keys: ir.Table, s: Settings, healthy_min_days: int
 ) -> tuple[ir.Table, ir.Table]:
-    """Per (account, user, day) with the user's earlier days (see `with_earlier_days`), user id dropped;
+    """Per (account, user, day) with the user's earlier days (see `with_earlier_days`), user dropped;
     and per (account, run): login days `n`, logins, user-days and weekend logins."""
     user_days = (
-        logins.mutate(day=day_of(logins.timestamp))
-        .group_by(["account_key", "user_id", "day"])
+        logins.mutate(day=day_of(logins.timestamp), user_key=user_hash(logins.user_id))
+        .group_by(["account_key", "user_key", "day"])
         .aggregate(n=lambda t: t.count())
     )
     days = with_earlier_days(user_days, previous=1, kth=healthy_min_days - 1, before_kth=healthy_min_days)

@@ -19,6 +19,7 @@ from features.windows import (
     sum_if,
     summarize_old_buckets,
     trend_sums,
+    user_hash,
     with_earlier_days,
     zero,
 )
@@ -39,7 +40,7 @@ def summarize_records(records: ir.Table, keys: ir.Table, s: Settings) -> tuple[i
     }
     by_action = {a: events._action == j for j, a in enumerate(ACTIONS, 1)}
     account_runs = sum_by_run(keys, events, s, **by_action, **by_type)
-    return account_runs, events.select("account_key", "user_id", "day")
+    return account_runs, events.select("account_key", "day", user_key=user_hash(events.user_id))
 
 
 def aggregate_record_volume(keys: ir.Table, account_runs: ir.Table, s: Settings, span: int) -> ir.Table:

@@ -148,11 +148,25 @@ def join_recent(keys: ir.Table, daily: ir.Table, span: int) -> ir.Table:
     return recent.mutate(age=recent.t_day - recent.day)
 
 
+@ibis.udf.scalar.builtin
+def user_hash(user_id: dt.string) -> dt.int64:  # type: ignore[empty-body]
+    """A 64-bit hash of the user id: users are grouped and sorted on it instead of the id itself.
+
+    The per-user windows sort every user-day (5M rows at 10M events) on the account and the user; on
+    an integer in place of the id string the login-days window runs about a third faster, the whole
+    query about 9 % (six alternations). Two users of one account with equal hashes would count as one:
+    for an account of n users the chance is about n²/2⁶⁵, some 10⁻⁸ with a million users.
+
+    `features.engine.connect` defines the function on each engine: DuckDB's ``hash`` (unsigned) and
+    Spark's ``xxhash64``. ibis's own ``hash`` will not do: on Spark it is 32 bits.
+    """
+
+
 NEVER = -(10**6)  # a day number before any event: "no earlier day" in `with_earlier_days`
 
 
 def with_earlier_days(user_days: ir.Table, **lags: int) -> ir.Table:
-    """`user_days` (one row per account, user and day) with, for each ``name=k``, the user's day k
+    """`user_days` (one row per account, `user_key` and day) with, for each ``name=k``, the user's day k
     active days back (``name=0`` is the day itself), or `NEVER` when the user has fewer earlier days.
 
     This turns per-user questions into sums over day rows, with no (account, t, user) groups:
@@ -166,7 +180,7 @@ def with_earlier_days(user_days: ir.Table, **lags: int) -> ir.Table:
     Rows may repeat a day when only ``earlier(1)`` is asked for: it is then the previous row's day, and
     the rows with ``earlier(1) < day`` are one per user and day, each with the user's previous day.
     """
-    order = ibis.window(group_by=["account_key", "user_id"], order_by="day")
+    order = ibis.window(group_by=["account_key", "user_key"], order_by="day")
     return user_days.mutate(
         **{
             name: user_days.day if k == 0 else user_days.day.lag(k, NEVER).over(order)
