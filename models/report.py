@@ -41,7 +41,7 @@ CHANGE_COLUMNS = (
     ("tier", "To", "tier"),
     ("previous_probability", "Was", "pct"),
     ("churn_probability", "Now", "pct"),
-    ("drivers", "What drove the move", "why"),
+    ("drivers", "What drove the move", "drivers"),
 )
 
 
@@ -196,7 +196,7 @@ TEMPLATE = """<!DOCTYPE html>
   ul { margin: 0; padding-left: 16px; } .up { color: #c62828; } .down { color: #2f855a; }
   td.text { overflow-wrap: anywhere; min-width: 5em; }  /* a name with a 40-letter word still wraps */
   .was { color: #52606d; font-size: 12px; white-space: nowrap; }
-  td.why { min-width: 320px; } .why .protective { color: #2f855a; } .why .context { color: #52606d; }
+  td.why { min-width: 320px; } .why .protective { color: #2f855a; } .why .context, .why .none { color: #52606d; }
   .controls { display: flex; gap: 8px; margin: 8px 0; align-items: center; flex-wrap: wrap; }
   input, select { font: inherit; padding: 4px 8px; }
   .scroll { max-height: 70vh; overflow: auto; border: 1px solid #e4e7eb; }
@@ -232,6 +232,8 @@ scored the account so, not what caused the risk. Change is against the previous 
 <script>
 "use strict";
 const DATA = JSON.parse(document.getElementById("data").textContent);
+// a move that no behaviour explains on its own (see models.reasons.driver_columns)
+const NO_DRIVER = "No single behaviour stood out: the account's facts and usage together moved the score.";
 const money = new Intl.NumberFormat("en-US", {maximumFractionDigits: 0});
 const SEGMENTS = {enterprise: "Enterprise", mid_market: "Mid-market", smb: "SMB"};
 function segmentLabel(value) { return value ? SEGMENTS[value] || value : value; }
@@ -242,10 +244,11 @@ function el(tag, text, cls) {
   return e;
 }
 function cell(value, kind, row) {
-  if (kind === "why") {
+  if (kind === "why" || kind === "drivers") {
     const td = el("td", null, "why"), ul = el("ul"), why = value || {};
     (why.reasons || []).forEach(v => ul.appendChild(el("li", v)));
     td.appendChild(ul);
+    if (kind === "drivers" && !(why.reasons || []).length) td.appendChild(el("div", NO_DRIVER, "none"));
     (why.protective || []).forEach(v => td.appendChild(el("div", "Protective: " + v, "protective")));
     (why.context || []).forEach(v => td.appendChild(el("div", "Context: " + v, "context")));
     return td;
@@ -274,9 +277,10 @@ function cell(value, kind, row) {
 function header(table, columns, sortable) {
   const tr = table.querySelector("thead tr");
   columns.forEach(([key, label, kind], i) => {
-    const th = el("th", label, ["text", "why", "tier", "tier_moved", "segment"].includes(kind) ? "" : "num");
+    const text = ["text", "why", "drivers", "tier", "tier_moved", "segment"].includes(kind);
+    const th = el("th", label, text ? "" : "num");
     th.dataset.key = key;
-    if (sortable && kind !== "why") th.addEventListener("click", () => sortBy(i));
+    if (sortable && kind !== "why" && kind !== "drivers") th.addEventListener("click", () => sortBy(i));
     tr.appendChild(th);
   });
 }

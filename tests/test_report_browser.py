@@ -100,6 +100,15 @@ def test_each_tier_change_lists_its_drivers_with_the_account_context_apart(page)
     assert heading == "What drove the move, account context"
 
 
+def test_a_move_that_no_behaviour_explains_says_so(page):
+    cells = page.eval_on_selector_all(
+        "#changes tbody tr td:last-child",
+        "tds => tds.map(t => [t.querySelectorAll('li').length, t.querySelectorAll('.none').length])",
+    )
+    assert any(items == 0 for items, _ in cells), "every synthetic change names a driver"
+    assert all(note == (items == 0) for items, note in cells)
+
+
 def test_a_changed_tier_shows_the_previous_one_under_it(page):
     """No column of its own: the previous tier sits under the tier only where it changed."""
     cells = page.eval_on_selector_all(
