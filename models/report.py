@@ -196,7 +196,8 @@ TEMPLATE = """<!DOCTYPE html>
   ul { margin: 0; padding-left: 16px; } .up { color: #c62828; } .down { color: #2f855a; }
   td.text { overflow-wrap: anywhere; min-width: 5em; }  /* a name with a 40-letter word still wraps */
   .was { color: #52606d; font-size: 12px; white-space: nowrap; }
-  td.why { min-width: 320px; } .why .protective { color: #2f855a; } .why .context, .why .none { color: #52606d; }
+  td.why { min-width: 320px; } .why .protective { color: #2f855a; }
+  .why .context, .why .none { color: #52606d; }
   .controls { display: flex; gap: 8px; margin: 8px 0; align-items: center; flex-wrap: wrap; }
   input, select { font: inherit; padding: 4px 8px; }
   .scroll { max-height: 70vh; overflow: auto; border: 1px solid #e4e7eb; }
