@@ -11,7 +11,8 @@ its contender needs (the floor: DuckDB alone). The contenders, on the same synth
 
 With ``--repeat N`` the contenders other than pandas run N times each, interleaved (featurize, floor,
 floor_minmax, featurize, floor, ...), so that a slow spell on the machine hits both sides of a ratio; the
-report gives every wall time, the median and the largest peak.
+report gives every wall time, the median and the largest peak. ``probe_s`` gauges the machine's speed
+before and after each size's runs (see `machine_probe`).
 
 Each log is written in chunks of 5M events, each chunk in time order with the accounts mixed (a log
 exported as it grew). ``--layout validate`` sorts each log as the validate stage writes it (account,
@@ -175,6 +176,21 @@ def measure(contender: str, clean: Path) -> dict[str, float]:
     return {"wall_s": wall, "peak_gb": usage.ru_maxrss / 1e6}  # ru_maxrss is in KiB on Linux
 
 
+def machine_probe() -> float:
+    """Seconds to allocate and sum 800 MB with numpy: how fast the machine is at the moment.
+
+    The project machine is a virtual machine on a shared host: the same probe takes about 0.5 s in a
+    quiet spell and 2–3 s in a slow one, and featurize (1.4 GB resident at 10M) slows more than the
+    floor. Each size's result records the probe before and after its runs, so that a table says which
+    spell it was measured in. The probe runs in a process of its own: in this one, its 800 MB would
+    count towards the peak memory of every contender started after it.
+    """
+    probe = "import time, numpy as np; t = time.perf_counter(); np.ones(100_000_000).sum(); "
+    probe += "print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser()
@@ -194,7 +210,7 @@ def main() -> None:
         if not (clean / "manifest.json").exists():
             log.info("generating %dM events in %s", millions, clean)
             generate_apart(clean, millions * 1_000_000, args.layout)
-        result = {"events_m": millions, "layout": args.layout}
+        result = {"events_m": millions, "layout": args.layout, "probe_s": [round(machine_probe(), 2)]}
         runs: dict[str, list[dict[str, float]]] = {}
         for _ in range(args.repeat):
             for contender in CONTENDERS:
@@ -202,6 +218,7 @@ def main() -> None:
                     continue
                 runs.setdefault(contender, []).append(measure(contender, clean))
                 log.info("%dM %s: %s", millions, contender, runs[contender][-1])
+        result["probe_s"].append(round(machine_probe(), 2))
         for contender, measured in runs.items():
             walls = [m["wall_s"] for m in measured]
             result[contender] = {
