@@ -185,8 +185,10 @@ def machine_probe() -> float:
     spell it was measured in. The probe runs in a process of its own: in this one, its 800 MB would
     count towards the peak memory of every contender started after it.
     """
-    probe = "import time, numpy as np; t = time.perf_counter(); np.ones(100_000_000).sum(); "
-    probe += "print(time.perf_counter() - t)"
+    probe = (
+        "import time, numpy as np; t = time.perf_counter(); np.ones(100_000_000).sum(); "
+        "print(time.perf_counter() - t)"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return float(out.stdout)
 
