@@ -541,11 +541,10 @@ def _change_texts(
     for i in np.unique(index[index >= 0]):
         rows = np.flatnonzero(index == i)
         name = spec.features[i]
-        description, unit = words_for(name, registry)
-        missing = getattr(registry.get(name), "missing", "no data")
+        w = Wording.of(name, None, registry)  # the reasons' words for the feature and its empty value
         was, is_ = before[name].to_numpy()[rows], now[name].to_numpy()[rows]
         text[rows] = [
-            f"{description}: {_show(a, unit, missing)} → {_show(b, unit, missing)}"
+            f"{w.description}: {_show(a, w.unit, w.missing)} → {_show(b, w.unit, w.missing)}"
             for a, b in zip(was, is_, strict=True)
         ]
     return text
