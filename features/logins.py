@@ -14,6 +14,7 @@ from features.windows import (
     days_since,
     int64_sum,
     join_before,
+    join_last_days,
     join_recent,
     left_join_keys,
     pct_change,
@@ -24,7 +25,7 @@ from features.windows import (
     summarize_old_buckets,
     trend_sums,
     user_hash,
-    with_earlier_days,
+    with_days_around,
     zero,
 )
 
@@ -32,15 +33,16 @@ from features.windows import (
 def summarize_logins(
     logins: ir.Table, keys: ir.Table, s: Settings, healthy_min_days: int
 ) -> tuple[ir.Table, ir.Table]:
-    """Per (account, user, day) with the user's earlier days (see `with_earlier_days`), user dropped;
-    and per (account, run): login days `n`, logins, user-days and weekend logins."""
+    """Per (account, user, day) with the user's previous, next and k-th most recent day (see
+    `with_days_around`), user dropped; and per (account, run): login days `n`, logins, user-days and
+    weekend logins."""
     user_days = (
         logins.mutate(day=day_of(logins.timestamp), user_key=user_hash(logins.user_id))
         .group_by(["account_key", "user_key", "day"])
         .aggregate(n=lambda t: t.count())
     )
-    days = with_earlier_days(user_days, previous=1, kth=healthy_min_days - 1, before_kth=healthy_min_days)
-    days = days.select("account_key", "day", "n", "previous", "kth", "before_kth")
+    days = with_days_around(user_days, previous=1, next=-1, kth=healthy_min_days - 1)
+    days = days.select("account_key", "day", "n", "previous", "next", "kth")
     account_days = days.group_by(["account_key", "day"]).aggregate(
         logins=int64_sum(days.n), users=days.count()
     )
@@ -70,25 +72,28 @@ def aggregate_login_volume(keys: ir.Table, account_runs: ir.Table, s: Settings, 
     )
 
 
-def aggregate_login_users(keys: ir.Table, days: ir.Table, s: Settings, span: int) -> ir.Table:
-    """Distinct and healthy users per window, counted on day rows (see `with_earlier_days`)."""
-    r = join_recent(keys, days, span)
-    t, h = s.trend_days, HEALTHY_WINDOW_DAYS
+def aggregate_login_users(keys: ir.Table, days: ir.Table, s: Settings) -> ir.Table:
+    """Distinct and healthy users per window, counted on each user's last day (see `join_last_days`).
 
-    def first_in_window(oldest: int, newest: int = 0) -> ir.BooleanValue:
-        """The user's first day in ``[t - oldest, t - newest)``: one row per user active there."""
-        return (r.age > newest) & (r.age <= oldest) & (r.previous < r.t_day - oldest)
+    The users active in the trend's previous period, ``[t - 2 * trend, t - trend)``, are those whose
+    last day before ``t - trend`` is in it.
+    """
+    t, h = s.trend_days, HEALTHY_WINDOW_DAYS
+    reach = max(*s.windows, MAU_WINDOW_DAYS, t, h)
+    r = join_last_days(keys, days, {0: reach, t: t})
+    now = r.offset == 0
+
+    def active(w: int) -> ir.BooleanValue:
+        return now & (r.age <= w)
 
     return r.group_by(list(KEYS)).aggregate(
-        **{f"active_users_distinct_{w}d": count_if(r, first_in_window(w)) for w in s.windows},
-        _users_mau=count_if(r, first_in_window(MAU_WINDOW_DAYS)),
-        _users_cur=count_if(r, first_in_window(t)),
-        _users_prev=count_if(r, first_in_window(2 * t, t)),
-        _users_healthy_window=count_if(r, first_in_window(h)),
-        # the user's k-th day in the last h days: one row per user with at least k login days there
-        healthy_users_count_28d=count_if(
-            r, (r.age <= h) & (r.kth >= r.t_day - h) & (r.before_kth < r.t_day - h)
-        ),
+        **{f"active_users_distinct_{w}d": count_if(r, active(w)) for w in s.windows},
+        _users_mau=count_if(r, active(MAU_WINDOW_DAYS)),
+        _users_cur=count_if(r, active(t)),
+        _users_prev=count_if(r, r.offset == t),
+        _users_healthy_window=count_if(r, active(h)),
+        # users whose k-th most recent login day is within the last h days have at least k there
+        healthy_users_count_28d=count_if(r, now & (r.kth >= r.t_day - h)),
     )
 
 
@@ -105,7 +110,7 @@ def build_login_features(logins: ir.Table, base: ir.Table, s: Settings, healthy_
     keys = base.select(*KEYS)
     days, account_runs = summarize_logins(logins, keys, s, healthy_min_days)
     volume = aggregate_login_volume(keys, account_runs, s, span)
-    users = aggregate_login_users(keys, days, s, span)
+    users = aggregate_login_users(keys, days, s)
     activated = count_activated_users(keys, days)
     old = summarize_old_buckets(keys, account_runs, "logins", span)
     j = left_join_keys(base, volume, users, activated, old)

@@ -10,6 +10,7 @@ from features.windows import (
     count_if,
     day_of,
     days_since,
+    join_last_days,
     join_recent,
     left_join_keys,
     pct_change,
@@ -20,7 +21,7 @@ from features.windows import (
     summarize_old_buckets,
     trend_sums,
     user_hash,
-    with_earlier_days,
+    with_days_around,
     zero,
 )
 
@@ -59,16 +60,13 @@ def aggregate_record_volume(keys: ir.Table, account_runs: ir.Table, s: Settings,
     )
 
 
-def aggregate_editors(keys: ir.Table, user_events: ir.Table, s: Settings, span: int) -> ir.Table:
-    """Distinct editors per window, counted on day rows (see `with_earlier_days`)."""
-    events = with_earlier_days(user_events, previous=1)
-    # each user's first event of a day, whose `previous` is the user's previous day with an event
-    r = join_recent(keys, events.filter(events.previous < events.day), span)
+def aggregate_editors(keys: ir.Table, user_events: ir.Table, s: Settings) -> ir.Table:
+    """Distinct editors per window, counted on each user's last day (see `join_last_days`)."""
+    events = with_days_around(user_events, next=-1)
+    # each user's last event of a day, whose `next` is the user's next day with an event
+    r = join_last_days(keys, events.filter(events.next > events.day), {0: max(s.windows)})
     return r.group_by(list(KEYS)).aggregate(
-        **{
-            f"record_editors_distinct_{w}d": count_if(r, (r.age <= w) & (r.previous < r.t_day - w))
-            for w in s.windows
-        }
+        **{f"record_editors_distinct_{w}d": count_if(r, r.age <= w) for w in s.windows}
     )
 
 
@@ -78,7 +76,7 @@ def build_record_features(records: ir.Table, base: ir.Table, s: Settings) -> ir.
     keys = base.select(*KEYS)
     account_runs, user_events = summarize_records(records, keys, s)
     volume = aggregate_record_volume(keys, account_runs, s, span)
-    editors = aggregate_editors(keys, user_events, s, span)
+    editors = aggregate_editors(keys, user_events, s)
     old = summarize_old_buckets(keys, account_runs, "n", span)
     j = left_join_keys(base, volume, editors, old)
     count = {

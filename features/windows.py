@@ -125,27 +125,38 @@ def sum_by_run(keys: ir.Table, rows: ir.Table, s: Settings, **measures: ir.Value
 
 
 def join_recent(keys: ir.Table, daily: ir.Table, span: int) -> ir.Table:
-    """Pair each (account, t) with the account's day (or run) rows in ``[t - span, t)``, adding ``age``.
+    """Pair each (account, t) with the account's day (or run) rows in ``[t - span, t)``, adding ``age``."""
+    return join_window(keys, daily, span)
 
-    A plain range join would test every day row against every date of its account. Cutting days into
-    span-long buckets, a window can only touch t's bucket and the one before, so the join is on
+
+def join_window(keys: ir.Table, rows: ir.Table, span: int, offset: int = 0, through: str = "") -> ir.Table:
+    """Pair each (account, t) with the account's `rows` whose day is in ``[end - span, end)``, where end
+    is ``t - offset``, and, given `through`, whose `through` column is on or after end; adding ``age``,
+    the days from the row's day to end (1 for the day before).
+
+    A plain range join would test every row against every date of its account. Cutting days into
+    span-long buckets, a window can only touch end's bucket and the one before, so the join is on
     (account, bucket) with the exact range as a residual filter: same rows, a few candidates each.
     """
-    last = keys.t_day - 1
+
+    def end_of(table: ir.Table) -> ir.IntegerValue:
+        return table.t_day - offset if offset else table.t_day
+
+    last = end_of(keys) - 1
     bucket = last - last % span
     both = keys.mutate(_bucket=bucket).union(keys.mutate(_bucket=bucket - span))
-    right = daily.rename(_acct="account_key").mutate(_dbucket=daily.day - daily.day % span)
-    joined = both.join(
-        right,
-        [
-            both.account_key == right._acct,
-            both._bucket == right._dbucket,
-            right.day < both.t_day,
-            right.day >= both.t_day - span,
-        ],
-    )
-    recent = without(joined, "_acct", "_bucket", "_dbucket")
-    return recent.mutate(age=recent.t_day - recent.day)
+    end = end_of(both)
+    right = rows.rename(_acct="account_key").mutate(_dbucket=rows.day - rows.day % span)
+    conditions = [
+        both.account_key == right._acct,
+        both._bucket == right._dbucket,
+        right.day < end,
+        right.day >= end - span,
+    ]
+    if through:
+        conditions.append(right[through] >= end)
+    joined = without(both.join(right, conditions), "_acct", "_bucket", "_dbucket")
+    return joined.mutate(age=end_of(joined) - joined.day)
 
 
 @ibis.udf.scalar.builtin
@@ -163,30 +174,57 @@ def user_hash(user_id: dt.string) -> dt.int64:  # type: ignore[empty-body]
     """
 
 
-NEVER = -(10**6)  # a day number before any event: "no earlier day" in `with_earlier_days`
+NEVER = -(10**6)  # a day number before any event: "no earlier day" in `with_days_around`
+NEVER_AGAIN = 10**6  # a day number after any event: "no later day"
 
 
-def with_earlier_days(user_days: ir.Table, **lags: int) -> ir.Table:
-    """`user_days` (one row per account, `user_key` and day) with, for each ``name=k``, the user's day k
-    active days back (``name=0`` is the day itself), or `NEVER` when the user has fewer earlier days.
+def with_days_around(user_days: ir.Table, **offsets: int) -> ir.Table:
+    """`user_days` (rows of account, `user_key` and day) with, for each ``name=k``, the user's day k rows
+    back (``name=0`` is the day itself), or `NEVER` when there are fewer; for ``name=-k``, the day k rows
+    on, or `NEVER_AGAIN`.
 
-    This turns per-user questions into sums over day rows, with no (account, t, user) groups:
-
-    - a user is active in the window ``[t - w, t)`` when one of its days is in it, and exactly one of
-      those days is the first in the window: the day whose previous day is before ``t - w``. So the
-      distinct users in the window are the days in it with ``earlier(1) < t - w``;
-    - a user has at least k days in ``[t - w, t)`` when exactly one of its days is the k-th in the
-      window: the day with ``earlier(k - 1) >= t - w`` and ``earlier(k) < t - w``.
-
-    Rows may repeat a day when only ``earlier(1)`` is asked for: it is then the previous row's day, and
-    the rows with ``earlier(1) < day`` are one per user and day, each with the user's previous day.
+    On one row per user and day, ``previous=1`` gives the user's previous active day, ``next=-1`` the
+    next one, and ``kth=k - 1`` the k-th most recent of the user's days up to this one (see
+    `join_last_days` for what they answer). Where rows repeat a day, a row's neighbour may be on the same
+    day: the rows with ``next > day`` are then the last of each user and day, each with the user's next
+    day.
     """
     order = ibis.window(group_by=["account_key", "user_key"], order_by="day")
-    return user_days.mutate(
-        **{
-            name: user_days.day if k == 0 else user_days.day.lag(k, NEVER).over(order)
-            for name, k in lags.items()
-        }
+
+    def around(k: int) -> ir.IntegerValue:
+        if k == 0:
+            return user_days.day
+        if k > 0:
+            return user_days.day.lag(k, NEVER).over(order)
+        return user_days.day.lead(-k, NEVER_AGAIN).over(order)
+
+    return user_days.mutate(**{name: around(k) for name, k in offsets.items()})
+
+
+def join_last_days(keys: ir.Table, user_days: ir.Table, reach: dict[int, int]) -> ir.Table:
+    """For each observation date t of `keys` and each ``offset: days`` of `reach`, each user's last
+    active day before ``t - offset`` if it is at most `days` days before it; with `offset` and ``age``
+    (``t - offset - day``: 1 for the day before).
+
+    `user_days` has one row per account, user and day, with `next`, the user's next day (see
+    `with_days_around`). The last day before p is the row with ``day < p <= next``, so there is exactly
+    one row per user active in ``[p - days, p)``, and per-user questions become counts of rows:
+
+    - the users active in ``[p - w, p)`` are the rows with ``age <= w``;
+    - the users with at least k active days there are the rows whose k-th most recent day (``kth``)
+      is on or after ``p - w``.
+
+    That is one row per user and date, however many days the user was active: on logs where users come
+    back most days, a small fraction of the rows that joining every day of the window to t gives. `next`
+    only ever says that the user's next day is on or after p, so nothing at or after p changes a row.
+    """
+    return ibis.union(
+        *[
+            join_window(keys, user_days, days, offset, through="next").mutate(
+                offset=ibis.literal(offset, "int32")
+            )
+            for offset, days in reach.items()
+        ]
     )
 
 
