@@ -176,6 +176,18 @@ def test_login_trend_stickiness_and_weekend_share():
     assert row.weekend_logins_share_90d == pytest.approx(weekend / 6)
 
 
+def test_active_users_count_each_user_once_in_each_period():
+    logins = [
+        *[("a", "both", ago(d)) for d in (2, 5, 40, 50)],  # in the last 30 days and the 30 before
+        ("a", "gone", ago(70.5)),  # in neither 30-day period, in the 90 days
+        ("a", "back", ago(35)),  # in the 30 days before the last 30 ...
+        ("a", "back", ago(0)),  # ... and back exactly at t, which does not count
+    ]
+    row = one(compute(logins=logins))
+    assert (row.active_users_distinct_30d, row.active_users_distinct_90d) == (1, 3)
+    assert row.active_users_change_pct_30d == pytest.approx((1 - 2) / 2)
+
+
 def test_healthy_users_need_enough_login_days_in_28():
     n = CFG.healthy_user_min_days
     logins = [("a", "h", ago(d + 0.5)) for d in range(n)]  # n distinct days
@@ -228,6 +240,19 @@ def test_record_counts_net_growth_and_editors():
     assert row.records_notes_create_count_30d == 0
     assert row.days_since_last_record_event == 1
     assert row.records_change_pct_30d == pytest.approx((4 - 1) / 1)
+
+
+def test_record_editors_count_a_user_once_however_many_events_a_day():
+    records = [
+        ("a", "u1", ago(1.2), "contacts", "create"),  # two events on the day two days before t
+        ("a", "u1", ago(1.1), "contacts", "update"),
+        ("a", "u1", ago(0.5), "tasks", "create"),  # and one the day before
+        ("a", "u1", ago(0), "tasks", "create"),  # at t: excluded
+        ("a", "u2", ago(10.5), "notes", "create"),
+        ("a", "u2", ago(10.25), "notes", "update"),
+    ]
+    row = one(compute(records=records))
+    assert (row.record_editors_distinct_7d, row.record_editors_distinct_30d) == (1, 2)
 
 
 # ---------------------------------------------------------------- adoption
