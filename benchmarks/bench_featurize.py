@@ -19,8 +19,13 @@ exported as it grew). ``--layout validate`` sorts each log as the validate stage
 time, user), in ``<root>/<n>M-validate``: the same events, laid out as the featurize stage reads them
 in the pipeline.
 
+Each account has 30 users, who log in about once a month at 2,000 events per account.
+``--users-per-account N`` spreads the same events over N users (in ``<root>/<n>M-u<N>``): with 3, a user
+logs in every three days or so, closer to a product used daily, and the per-user features have many
+more days per user to go through.
+
 Usage: python -m benchmarks.bench_featurize [--sizes 1 10 50] [--skip-pandas-above 10] [--repeat 1]
-       [--root DIR] [--layout chunks|validate]
+       [--root DIR] [--layout chunks|validate] [--users-per-account 30]
 """
 
 from __future__ import annotations
@@ -81,9 +86,11 @@ def write_accounts(out: Path, n: int, rng: np.random.Generator) -> None:
     pq.write_table(table, out / "accounts.parquet")
 
 
-def write_log(out: Path, name: str, n_events: int, n_accounts: int, rng: np.random.Generator) -> None:
+def write_log(
+    out: Path, name: str, n_events: int, n_accounts: int, users_per_account: int, rng: np.random.Generator
+) -> None:
     accounts = pa.array([f"A{i:07d}" for i in range(n_accounts)])
-    users = pa.array([f"U{i:09d}" for i in range(n_accounts * USERS_PER_ACCOUNT)])
+    users = pa.array([f"U{i:09d}" for i in range(n_accounts * users_per_account)])
     lo = int(np.datetime64(START, "us").astype(np.int64))
     hi = int(np.datetime64(AS_OF, "us").astype(np.int64))
     writer = None
@@ -93,7 +100,7 @@ def write_log(out: Path, name: str, n_events: int, n_accounts: int, rng: np.rand
         cols = {
             "account_id": pa.DictionaryArray.from_arrays(pa.array(acct.astype("int32")), accounts),
             "user_id": pa.DictionaryArray.from_arrays(
-                pa.array((acct * USERS_PER_ACCOUNT + rng.integers(0, USERS_PER_ACCOUNT, k)).astype("int32")),
+                pa.array((acct * users_per_account + rng.integers(0, users_per_account, k)).astype("int32")),
                 users,
             ),
             "timestamp": pa.array(np.sort(rng.integers(lo, hi, k)), pa.timestamp("us", tz="UTC")),
@@ -120,15 +127,21 @@ def _plain(t: pa.DataType) -> pa.DataType:
     return pa.string() if pa.types.is_dictionary(t) else t
 
 
-def generate(out: Path, n_events: int, seed: int = 0, layout: str = "chunks") -> None:
+def generate(
+    out: Path,
+    n_events: int,
+    seed: int = 0,
+    layout: str = "chunks",
+    users_per_account: int = USERS_PER_ACCOUNT,
+) -> None:
     """A synthetic clean directory with `n_events` events across the three logs, laid out as `layout`
-    says (see the module docstring)."""
+    says, each account's events spread over `users_per_account` users (see the module docstring)."""
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     n_accounts = max(50, n_events // EVENTS_PER_ACCOUNT)
     write_accounts(out, n_accounts, rng)
     for name, share in SHARES.items():
-        write_log(out, name, int(n_events * share), n_accounts, rng)
+        write_log(out, name, int(n_events * share), n_accounts, users_per_account, rng)
         if layout == "validate":
             sort_as_validate(out / f"{name}.parquet")
     (out / "manifest.json").write_text(json.dumps({"as_of": AS_OF.isoformat()}))
@@ -149,14 +162,16 @@ def sort_as_validate(path: Path) -> None:
     write_parquet(table, path)
 
 
-def generate_apart(out: Path, n_events: int, layout: str) -> None:
+def generate_apart(out: Path, n_events: int, layout: str, users_per_account: int) -> None:
     """`generate` in a child process, so that this one stays small.
 
     Linux carries a process's peak memory over into the program it starts, so a child's ``ru_maxrss``
     is at least this process's size when it started: after generating 50M events here, even the floor
     would report gigabytes.
     """
-    child = multiprocessing.get_context("spawn").Process(target=generate, args=(out, n_events, 0, layout))
+    child = multiprocessing.get_context("spawn").Process(
+        target=generate, args=(out, n_events, 0, layout, users_per_account)
+    )
     child.start()
     child.join()
     if child.exitcode != 0:
@@ -203,16 +218,24 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender (pandas runs once)")
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("--layout", choices=["chunks", "validate"], default="chunks")
+    parser.add_argument("--users-per-account", type=int, default=USERS_PER_ACCOUNT)
     args = parser.parse_args()
     root = args.root or Path(tempfile.mkdtemp(prefix="bench_featurize_"))
     rows = []
     for millions in args.sizes:
         suffix = "" if args.layout == "chunks" else f"-{args.layout}"
+        if args.users_per_account != USERS_PER_ACCOUNT:
+            suffix += f"-u{args.users_per_account}"
         clean = root / f"{millions}M{suffix}" / "clean"
         if not (clean / "manifest.json").exists():
             log.info("generating %dM events in %s", millions, clean)
-            generate_apart(clean, millions * 1_000_000, args.layout)
-        result = {"events_m": millions, "layout": args.layout, "probe_s": [round(machine_probe(), 2)]}
+            generate_apart(clean, millions * 1_000_000, args.layout, args.users_per_account)
+        result = {
+            "events_m": millions,
+            "layout": args.layout,
+            "users_per_account": args.users_per_account,
+            "probe_s": [round(machine_probe(), 2)],
+        }
         runs: dict[str, list[dict[str, float]]] = {}
         for _ in range(args.repeat):
             for contender in CONTENDERS:
