@@ -124,15 +124,10 @@ def sum_by_run(keys: ir.Table, rows: ir.Table, s: Settings, **measures: ir.Value
     return per_run.rename(day="start")
 
 
-def join_recent(keys: ir.Table, daily: ir.Table, span: int) -> ir.Table:
-    """Pair each (account, t) with the account's day (or run) rows in ``[t - span, t)``, adding ``age``."""
-    return join_window(keys, daily, span)
-
-
-def join_window(keys: ir.Table, rows: ir.Table, span: int, offset: int = 0, through: str = "") -> ir.Table:
-    """Pair each (account, t) with the account's `rows` whose day is in ``[end - span, end)``, where end
-    is ``t - offset``, and, given `through`, whose `through` column is on or after end; adding ``age``,
-    the days from the row's day to end (1 for the day before).
+def join_recent(keys: ir.Table, rows: ir.Table, span: int, offset: int = 0, through: str = "") -> ir.Table:
+    """Pair each (account, t) with the account's day (or run) `rows` in ``[end - span, end)``, where end
+    is t (or ``t - offset``), and, given `through`, whose `through` column is on or after end; adding
+    ``age``, the days from the row's day to end (1 for the day before).
 
     A plain range join would test every row against every date of its account. Cutting days into
     span-long buckets, a window can only touch end's bucket and the one before, so the join is on
@@ -220,7 +215,7 @@ def join_last_days(keys: ir.Table, user_days: ir.Table, reach: dict[int, int]) -
     """
     return ibis.union(
         *[
-            join_window(keys, user_days, days, offset, through="next").mutate(
+            join_recent(keys, user_days, days, offset, through="next").mutate(
                 offset=ibis.literal(offset, "int32")
             )
             for offset, days in reach.items()
