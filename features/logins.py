@@ -79,7 +79,7 @@ def aggregate_login_users(keys: ir.Table, days: ir.Table, s: Settings) -> ir.Tab
     last day before ``t - trend`` is in it.
     """
     t, h = s.trend_days, HEALTHY_WINDOW_DAYS
-    reach = max(*s.windows, MAU_WINDOW_DAYS, t, h)
+    reach = max(s.max_window, MAU_WINDOW_DAYS, t, h)
     r = join_last_days(keys, days, {0: reach, t: t})
     now = r.offset == 0
 
