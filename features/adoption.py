@@ -21,6 +21,7 @@ from features.windows import (
     sum_if,
     summarize_old_buckets,
     trend_sums,
+    with_days_around,
     zero,
 )
 
@@ -70,20 +71,23 @@ def aggregate_feature_events(keys: ir.Table, account_runs: ir.Table, s: Settings
 
 def aggregate_breadth(keys: ir.Table, feature_days: ir.Table, s: Settings, span: int) -> ir.Table:
     """Distinct features used per window, core features used, and features abandoned, from each feature's
-    last day of use before t (`last_age` days before t)."""
-    r = join_recent(keys, feature_days, span)
-    per_feature = r.group_by([*KEYS, "feature_code"]).aggregate(last_day=r.day.max())
-    f = per_feature.mutate(last_age=per_feature.t_day - per_feature.last_day)
+    last day of use before t, `age` days before t.
+
+    As for users (see `join_last_days`), the feature's last day before t is its day with
+    ``day < t <= next``: one row per feature and date.
+    """
+    days = with_days_around(feature_days, "feature_code", next=-1)
+    f = join_recent(keys, days, span, through="next")
     t = s.trend_days
     return f.group_by(list(KEYS)).aggregate(
-        **{f"features_used_distinct_{w}d": count_if(f, f.last_age <= w) for w in s.windows},
+        **{f"features_used_distinct_{w}d": count_if(f, f.age <= w) for w in s.windows},
         **{
             f"core_features_used_distinct_{t}d": count_if(
-                f, (f.feature_code <= len(s.core_features)) & (f.last_age <= t)
+                f, (f.feature_code <= len(s.core_features)) & (f.age <= t)
             )
         },
         # Abandoned: used in [t - 2T, t - T) and not at all in the last T days, so last used in the former.
-        **{f"features_abandoned_{t}d": count_if(f, (f.last_age > t) & (f.last_age <= 2 * t))},
+        **{f"features_abandoned_{t}d": count_if(f, (f.age > t) & (f.age <= 2 * t))},
     )
 
 

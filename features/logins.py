@@ -41,7 +41,7 @@ def summarize_logins(
         .group_by(["account_key", "user_key", "day"])
         .aggregate(n=lambda t: t.count())
     )
-    days = with_days_around(user_days, previous=1, next=-1, kth=healthy_min_days - 1)
+    days = with_days_around(user_days, "user_key", previous=1, next=-1, kth=healthy_min_days - 1)
     days = days.select("account_key", "day", "n", "previous", "next", "kth")
     account_days = days.group_by(["account_key", "day"]).aggregate(
         logins=int64_sum(days.n), users=days.count()

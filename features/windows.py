@@ -125,33 +125,29 @@ def sum_by_run(keys: ir.Table, rows: ir.Table, s: Settings, **measures: ir.Value
 
 
 def join_recent(keys: ir.Table, rows: ir.Table, span: int, offset: int = 0, through: str = "") -> ir.Table:
-    """Pair each (account, t) with the account's day (or run) `rows` in ``[end - span, end)``, where end
-    is t (or ``t - offset``), and, given `through`, whose `through` column is on or after end; adding
-    ``age``, the days from the row's day to end (1 for the day before).
+    """Pair each observation date t of `keys` with the day (or run) `rows` in ``[end - span, end)``,
+    where end is t (or ``t - offset``), and, given `through`, whose `through` column is on or after end;
+    adding ``age``, the days from the row's day to end (1 for the day before).
 
-    A plain range join would test every row against every date of its account. Cutting days into
-    span-long buckets, a window can only touch end's bucket and the one before, so the join is on
-    (account, bucket) with the exact range as a residual filter: same rows, a few candidates each.
+    The range join is an equi-join on the day: the rows meet a small table of (day, t) pairs, one for
+    each date t and each of the `span` days before its end (34 dates x 90 days = 3,060 at 10M events),
+    which the engine hashes in place of the rows. (Joining the (account, t) keys to the rows on the
+    account hashed every row, and tested each date against all of its account's rows near it: at 10M
+    events the joins took 2.4 s of CPU, against 0.55 s now.)
+
+    An account's rows are paired with every date of `keys`, including dates where the account itself is
+    not in `keys` (before its contract started, or after it churned): the callers' per-(account, t)
+    results are left-joined to the keys, which drops those.
     """
-
-    def end_of(table: ir.Table) -> ir.IntegerValue:
-        return table.t_day - offset if offset else table.t_day
-
-    last = end_of(keys) - 1
-    bucket = last - last % span
-    both = keys.mutate(_bucket=bucket).union(keys.mutate(_bucket=bucket - span))
-    end = end_of(both)
-    right = rows.rename(_acct="account_key").mutate(_dbucket=rows.day - rows.day % span)
-    conditions = [
-        both.account_key == right._acct,
-        both._bucket == right._dbucket,
-        right.day < end,
-        right.day >= end - span,
-    ]
+    t_days = keys.select("t_day").distinct()
+    # the ages 1..span; a constant range, and the cast in a select of its own, as Spark requires
+    pairs = t_days.select("t_day", _age=ibis.range(1, span + 1).unnest())
+    pairs = pairs.select("t_day", _day=(pairs.t_day - offset - pairs._age).cast("int32"))
+    conditions = [rows.day == pairs._day]
     if through:
-        conditions.append(right[through] >= end)
-    joined = without(both.join(right, conditions), "_acct", "_bucket", "_dbucket")
-    return joined.mutate(age=end_of(joined) - joined.day)
+        conditions.append(rows[through] >= pairs.t_day - offset)
+    joined = without(rows.join(pairs, conditions), "_day")
+    return joined.mutate(age=joined.t_day - offset - joined.day)
 
 
 @ibis.udf.scalar.builtin
@@ -173,10 +169,10 @@ NEVER = -(10**6)  # a day number before any event: "no earlier day" in `with_day
 NEVER_AGAIN = 10**6  # a day number after any event: "no later day"
 
 
-def with_days_around(user_days: ir.Table, **offsets: int) -> ir.Table:
-    """`user_days` (rows of account, `user_key` and day) with, for each ``name=k``, the user's day k rows
-    back (``name=0`` is the day itself), or `NEVER` when there are fewer; for ``name=-k``, the day k rows
-    on, or `NEVER_AGAIN`.
+def with_days_around(rows: ir.Table, per: str, **offsets: int) -> ir.Table:
+    """`rows` (of account_key, `per` and day) with, for each ``name=k``, the day k rows back among the
+    rows of the same account and `per` (a user, a feature) (``name=0`` is the day itself), or `NEVER`
+    when there are fewer; for ``name=-k``, the day k rows on, or `NEVER_AGAIN`.
 
     On one row per user and day, ``previous=1`` gives the user's previous active day, ``next=-1`` the
     next one, and ``kth=k - 1`` the k-th most recent of the user's days up to this one (see
@@ -184,16 +180,16 @@ def with_days_around(user_days: ir.Table, **offsets: int) -> ir.Table:
     day: the rows with ``next > day`` are then the last of each user and day, each with the user's next
     day.
     """
-    order = ibis.window(group_by=["account_key", "user_key"], order_by="day")
+    order = ibis.window(group_by=["account_key", per], order_by="day")
 
     def around(k: int) -> ir.IntegerValue:
         if k == 0:
-            return user_days.day
+            return rows.day
         if k > 0:
-            return user_days.day.lag(k, NEVER).over(order)
-        return user_days.day.lead(-k, NEVER_AGAIN).over(order)
+            return rows.day.lag(k, NEVER).over(order)
+        return rows.day.lead(-k, NEVER_AGAIN).over(order)
 
-    return user_days.mutate(**{name: around(k) for name, k in offsets.items()})
+    return rows.mutate(**{name: around(k) for name, k in offsets.items()})
 
 
 def join_last_days(keys: ir.Table, user_days: ir.Table, reach: dict[int, int]) -> ir.Table:
