@@ -140,7 +140,9 @@ def join_recent(keys: ir.Table, rows: ir.Table, span: int, offset: int = 0, thro
     results are left-joined to the keys, which drops those.
     """
     t_days = keys.select("t_day").distinct()
-    # the ages 1..span; a constant range, and the cast in a select of its own, as Spark requires
+    # The ages 1..span. On Spark the range must be constant (for computed bounds ibis writes
+    # ``stop - start`` without its parentheses, and the range comes out empty) and the cast outside the
+    # select that unnests (Spark refuses a cast around the unnest).
     pairs = t_days.select("t_day", _age=ibis.range(1, span + 1).unnest())
     pairs = pairs.select("t_day", _day=(pairs.t_day - offset - pairs._age).cast("int32"))
     conditions = [rows.day == pairs._day]
@@ -170,9 +172,9 @@ NEVER_AGAIN = 10**6  # a day number after any event: "no later day"
 
 
 def with_days_around(rows: ir.Table, per: str, **offsets: int) -> ir.Table:
-    """`rows` (of account_key, `per` and day) with, for each ``name=k``, the day k rows back among the
-    rows of the same account and `per` (a user, a feature) (``name=0`` is the day itself), or `NEVER`
-    when there are fewer; for ``name=-k``, the day k rows on, or `NEVER_AGAIN`.
+    """`rows` (account_key, `per` and day: a user's days, say, or a feature's) with, for each ``name=k``,
+    the day k rows back in the same account and `per`, or `NEVER` when there are fewer (``name=0`` is the
+    row's own day); for ``name=-k``, the day k rows on, or `NEVER_AGAIN`.
 
     On one row per user and day, ``previous=1`` gives the user's previous active day, ``next=-1`` the
     next one, and ``kth=k - 1`` the k-th most recent of the user's days up to this one (see
