@@ -12,6 +12,7 @@ from features.windows import (
     day_of,
     days_since,
     join_before,
+    join_last_days,
     join_recent,
     left_join_keys,
     pct_change,
@@ -73,11 +74,10 @@ def aggregate_breadth(keys: ir.Table, feature_days: ir.Table, s: Settings, span:
     """Distinct features used per window, core features used, and features abandoned, from each feature's
     last day of use before t, `age` days before t.
 
-    As for users (see `join_last_days`), the feature's last day before t is its day with
-    ``day < t <= next``: one row per feature and date.
+    The feature's days take the place of a user's in `join_last_days`: one row per feature and date.
     """
     days = with_days_around(feature_days, "feature_code", next=-1)
-    f = join_recent(keys, days, span, through="next")
+    f = join_last_days(keys, days, {0: span})
     t = s.trend_days
     return f.group_by(list(KEYS)).aggregate(
         **{f"features_used_distinct_{w}d": count_if(f, f.age <= w) for w in s.windows},
