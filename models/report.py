@@ -238,6 +238,9 @@ const NO_DRIVER = "No single behaviour stood out: the account's facts and usage 
 const money = new Intl.NumberFormat("en-US", {maximumFractionDigits: 0});
 const SEGMENTS = {enterprise: "Enterprise", mid_market: "Mid-market", smb: "SMB"};
 function segmentLabel(value) { return value ? SEGMENTS[value] || value : value; }
+// column kinds (the third item of each DATA.columns entry): reason lists, and the ones set left as text
+const REASON_KINDS = new Set(["why", "drivers"]);
+const TEXT_KINDS = new Set(["text", "segment", "tier", "tier_moved", ...REASON_KINDS]);
 function el(tag, text, cls) {
   const e = document.createElement(tag);
   if (text !== undefined && text !== null) e.textContent = text;
@@ -245,7 +248,7 @@ function el(tag, text, cls) {
   return e;
 }
 function cell(value, kind, row) {
-  if (kind === "why" || kind === "drivers") {
+  if (REASON_KINDS.has(kind)) {
     const td = el("td", null, "why"), ul = el("ul"), why = value || {};
     (why.reasons || []).forEach(v => ul.appendChild(el("li", v)));
     td.appendChild(ul);
@@ -278,10 +281,9 @@ function cell(value, kind, row) {
 function header(table, columns, sortable) {
   const tr = table.querySelector("thead tr");
   columns.forEach(([key, label, kind], i) => {
-    const text = ["text", "why", "drivers", "tier", "tier_moved", "segment"].includes(kind);
-    const th = el("th", label, text ? "" : "num");
+    const th = el("th", label, TEXT_KINDS.has(kind) ? "" : "num");
     th.dataset.key = key;
-    if (sortable && kind !== "why" && kind !== "drivers") th.addEventListener("click", () => sortBy(i));
+    if (sortable && !REASON_KINDS.has(kind)) th.addEventListener("click", () => sortBy(i));
     tr.appendChild(th);
   });
 }
