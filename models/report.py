@@ -238,7 +238,7 @@ const NO_DRIVER = "No single behaviour stood out: the account's facts and usage 
 const money = new Intl.NumberFormat("en-US", {maximumFractionDigits: 0});
 const SEGMENTS = {enterprise: "Enterprise", mid_market: "Mid-market", smb: "SMB"};
 function segmentLabel(value) { return value ? SEGMENTS[value] || value : value; }
-// column kinds (the third item of each DATA.columns entry): reason lists, and the ones set left as text
+// column kinds (the third of each DATA.columns entry): the reason lists, and the kinds headed like text
 const REASON_KINDS = new Set(["why", "drivers"]);
 const TEXT_KINDS = new Set(["text", "segment", "tier", "tier_moved", ...REASON_KINDS]);
 function el(tag, text, cls) {
