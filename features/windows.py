@@ -194,14 +194,15 @@ def with_days_around(rows: ir.Table, per: str, **offsets: int) -> ir.Table:
     return rows.mutate(**{name: around(k) for name, k in offsets.items()})
 
 
-def join_last_days(keys: ir.Table, user_days: ir.Table, reach: dict[int, int]) -> ir.Table:
+def join_last_days(keys: ir.Table, rows: ir.Table, reach: dict[int, int]) -> ir.Table:
     """For each observation date t of `keys` and each ``offset: days`` of `reach`, each user's last
     active day before ``t - offset`` if it is at most `days` days before it; with `offset` and ``age``
     (``t - offset - day``: 1 for the day before).
 
-    `user_days` has one row per account, user and day, with `next`, the user's next day (see
-    `with_days_around`). The last day before p is the row with ``day < p <= next``, so there is exactly
-    one row per user active in ``[p - days, p)``, and per-user questions become counts of rows:
+    `rows` has one row per account, user and day, with `next`, the user's next day (see
+    `with_days_around`; a feature's days, per `feature_code`, serve as well). The last day before p is
+    the row with ``day < p <= next``, so there is exactly one row per user active in ``[p - days, p)``,
+    and per-user questions become counts of rows:
 
     - the users active in ``[p - w, p)`` are the rows with ``age <= w``;
     - the users with at least k active days there are the rows whose k-th most recent day (``kth``)
@@ -213,9 +214,7 @@ def join_last_days(keys: ir.Table, user_days: ir.Table, reach: dict[int, int]) -
     """
     return ibis.union(
         *[
-            join_recent(keys, user_days, days, offset, through="next").mutate(
-                offset=ibis.literal(offset, "int32")
-            )
+            join_recent(keys, rows, days, offset, through="next").mutate(offset=ibis.literal(offset, "int32"))
             for offset, days in reach.items()
         ]
     )
