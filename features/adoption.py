@@ -77,7 +77,7 @@ def aggregate_breadth(keys: ir.Table, feature_days: ir.Table, s: Settings, span:
     The feature's days take the place of a user's in `join_last_days`: one row per feature and date.
     """
     days = with_days_around(feature_days, "feature_code", next=-1)
-    f = join_last_days(keys, days, {0: span})
+    f = join_last_days(keys, days, span)
     t = s.trend_days
     return f.group_by(list(KEYS)).aggregate(
         **{f"features_used_distinct_{w}d": count_if(f, f.age <= w) for w in s.windows},

@@ -73,28 +73,28 @@ def aggregate_login_volume(keys: ir.Table, account_runs: ir.Table, s: Settings, 
 
 
 def aggregate_login_users(keys: ir.Table, days: ir.Table, s: Settings) -> ir.Table:
-    """Distinct and healthy users per window, counted on each user's last day (see `join_last_days`).
-
-    The users active in the trend's previous period, ``[t - 2 * trend, t - trend)``, are those whose
-    last day before ``t - trend`` is in it.
-    """
+    """Distinct and healthy users per window, counted on each user's last day (see `join_last_days`)."""
     t, h = s.trend_days, HEALTHY_WINDOW_DAYS
-    reach = max(s.max_window, MAU_WINDOW_DAYS, t, h)
-    r = join_last_days(keys, days, {0: reach, t: t})
-    now = r.offset == 0
-
-    def active(w: int) -> ir.BooleanValue:
-        return now & (r.age <= w)
-
+    r = join_last_days(keys, days, max(s.max_window, MAU_WINDOW_DAYS, t, h))
     return r.group_by(list(KEYS)).aggregate(
-        **{f"active_users_distinct_{w}d": count_if(r, active(w)) for w in s.windows},
-        _users_mau=count_if(r, active(MAU_WINDOW_DAYS)),
-        _users_cur=count_if(r, active(t)),
-        _users_prev=count_if(r, r.offset == t),
-        _users_healthy_window=count_if(r, active(h)),
+        **{f"active_users_distinct_{w}d": count_if(r, r.age <= w) for w in s.windows},
+        _users_mau=count_if(r, r.age <= MAU_WINDOW_DAYS),
+        _users_cur=count_if(r, r.age <= t),
+        _users_healthy_window=count_if(r, r.age <= h),
         # users whose k-th most recent login day is within the last h days have at least k there
-        healthy_users_count_28d=count_if(r, now & (r.kth >= r.t_day - h)),
+        healthy_users_count_28d=count_if(r, r.kth >= r.t_day - h),
     )
+
+
+def count_previous_users(keys: ir.Table, days: ir.Table, s: Settings) -> ir.Table:
+    """The users active in the trend's previous period, ``[t - 2 * trend, t - trend)``: those whose last
+    day before ``t - trend`` is in it.
+
+    A group of its own: these rows need one count, where in `aggregate_login_users`' group each would
+    also go through its seven tests.
+    """
+    r = join_last_days(keys, days, s.trend_days, offset=s.trend_days)
+    return r.group_by(list(KEYS)).aggregate(_users_prev=r.count())
 
 
 def count_activated_users(keys: ir.Table, days: ir.Table) -> ir.Table:
@@ -111,9 +111,10 @@ def build_login_features(logins: ir.Table, base: ir.Table, s: Settings, healthy_
     days, account_runs = summarize_logins(logins, keys, s, healthy_min_days)
     volume = aggregate_login_volume(keys, account_runs, s, span)
     users = aggregate_login_users(keys, days, s)
+    previous_users = count_previous_users(keys, days, s)
     activated = count_activated_users(keys, days)
     old = summarize_old_buckets(keys, account_runs, "logins", span)
-    j = left_join_keys(base, volume, users, activated, old)
+    j = left_join_keys(base, volume, users, previous_users, activated, old)
     m, t = s.max_window, s.trend_days
     return j.select(
         *KEYS,

@@ -64,7 +64,7 @@ def aggregate_editors(keys: ir.Table, user_events: ir.Table, s: Settings) -> ir.
     """Distinct editors per window, counted on each user's last day (see `join_last_days`)."""
     events = with_days_around(user_events, "user_key", next=-1)
     # each user's last event of a day, whose `next` is the user's next day with an event
-    r = join_last_days(keys, events.filter(events.next > events.day), {0: s.max_window})
+    r = join_last_days(keys, events.filter(events.next > events.day), s.max_window)
     return r.group_by(list(KEYS)).aggregate(
         **{f"record_editors_distinct_{w}d": count_if(r, r.age <= w) for w in s.windows}
     )

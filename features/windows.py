@@ -194,10 +194,9 @@ def with_days_around(rows: ir.Table, per: str, **offsets: int) -> ir.Table:
     return rows.mutate(**{name: around(k) for name, k in offsets.items()})
 
 
-def join_last_days(keys: ir.Table, rows: ir.Table, reach: dict[int, int]) -> ir.Table:
-    """For each observation date t of `keys` and each ``offset: days`` of `reach`, each user's last
-    active day before ``t - offset`` if it is at most `days` days before it; with `offset` and ``age``
-    (``t - offset - day``: 1 for the day before).
+def join_last_days(keys: ir.Table, rows: ir.Table, days: int, offset: int = 0) -> ir.Table:
+    """For each observation date t of `keys`, each user's last active day before ``p = t - offset`` if it
+    is at most `days` days before p; with ``age`` (``p - day``: 1 for the day before).
 
     `rows` has one row per account, user and day, with `next`, the user's next day (see
     `with_days_around`; a feature's days, per `feature_code`, serve as well). The last day before p is
@@ -212,12 +211,7 @@ def join_last_days(keys: ir.Table, rows: ir.Table, reach: dict[int, int]) -> ir.
     back most days, a small fraction of the rows that joining every day of the window to t gives. `next`
     only ever says that the user's next day is on or after p, so nothing at or after p changes a row.
     """
-    return ibis.union(
-        *[
-            join_recent(keys, rows, days, offset, through="next").mutate(offset=ibis.literal(offset, "int32"))
-            for offset, days in reach.items()
-        ]
-    )
+    return join_recent(keys, rows, days, offset, through="next")
 
 
 def join_before(keys: ir.Table, per_key: ir.Table, day_col: str) -> ir.Table:
