@@ -21,6 +21,7 @@ from features.windows import (
     sum_by_run,
     sum_if,
     summarize_old_buckets,
+    sums_within,
     trend_sums,
     with_days_around,
     zero,
@@ -56,18 +57,25 @@ def summarize_features(feature_events: ir.Table, keys: ir.Table, s: Settings) ->
 
 
 def aggregate_feature_events(keys: ir.Table, account_runs: ir.Table, s: Settings, span: int) -> ir.Table:
-    """Feature events per window, in all and per core feature, summed over the account's runs."""
+    """Feature events per window, in all and per core feature, summed over the account's runs.
+
+    The windows shorter than `span` are summed apart (see `sums_within`).
+    """
+
+    def counts(w: int) -> dict[str, str]:
+        return {
+            f"feature_events_count_{w}d": "uses",
+            **{f"feature_{c}_uses_{w}d": f"uses_{c}" for c in s.core_features},
+        }
+
     r = join_recent(keys, account_runs, span)
-    return r.group_by(list(KEYS)).aggregate(
-        **{f"feature_events_count_{w}d": sum_if(r.age <= w, r.uses) for w in s.windows},
-        **{
-            f"feature_{c}_uses_{w}d": sum_if(r.age <= w, r[f"uses_{c}"])
-            for c in s.core_features
-            for w in s.windows
-        },
+    longest = r.group_by(list(KEYS)).aggregate(
+        **{name: sum_if(r.age <= w, r[c]) for w in s.windows if w >= span for name, c in counts(w).items()},
         **trend_sums(r, r.uses, "feature_events", s, span),
         _last_day_recent=r.last_day.max(),
     )
+    shorter = [sums_within(keys, account_runs, w, **counts(w)) for w in s.windows if w < span]
+    return left_join_keys(longest, *shorter)
 
 
 def aggregate_breadth(keys: ir.Table, feature_days: ir.Table, s: Settings, span: int) -> ir.Table:

@@ -10,7 +10,6 @@ from features.windows import (
     count_if,
     day_of,
     days_since,
-    int64_sum,
     join_last_days,
     join_recent,
     left_join_keys,
@@ -20,6 +19,7 @@ from features.windows import (
     sum_by_run,
     sum_if,
     summarize_old_buckets,
+    sums_within,
     trend_sums,
     user_hash,
     with_days_around,
@@ -63,17 +63,9 @@ def aggregate_record_volume(keys: ir.Table, account_runs: ir.Table, s: Settings,
 
 
 def aggregate_by_type(keys: ir.Table, account_runs: ir.Table, s: Settings) -> ir.Table:
-    """Counts per object type and action over the one window `object_type_window_days`.
-
-    A join of its own, to the runs of that window only: at 10M events a third of the 1.4M (run, date)
-    pairs that `aggregate_record_volume` groups, and plain sums where that group would test each pair's
-    age for each of the 18 counts (the query's CPU 3 % lower).
-    """
+    """Counts per object type and action over the one window `object_type_window_days`."""
     o = s.object_type_window_days
-    r = join_recent(keys, account_runs.select("account_key", "day", *type_actions(s)), o)
-    return r.group_by(list(KEYS)).aggregate(
-        **{f"records_{c}_count_{o}d": int64_sum(r[c]) for c in type_actions(s)}
-    )
+    return sums_within(keys, account_runs, o, **{f"records_{c}_count_{o}d": c for c in type_actions(s)})
 
 
 def aggregate_editors(keys: ir.Table, user_events: ir.Table, s: Settings) -> ir.Table:

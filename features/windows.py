@@ -152,6 +152,19 @@ def join_recent(keys: ir.Table, rows: ir.Table, span: int, offset: int = 0, thro
     return joined.mutate(age=joined.t_day - offset - joined.day)
 
 
+def sums_within(keys: ir.Table, runs: ir.Table, days: int, **columns: str) -> ir.Table:
+    """Per (account, t) of `keys`, for each ``name=column``, the sum of `column` over the `runs` (from
+    `sum_by_run`) of the last `days` days before t.
+
+    A join of its own, to the runs of that one window, where a group over the longest window's runs
+    would test each (run, date) pair's age for each sum. At 10M events the records' 18 counts per object
+    type meet 476k pairs that way instead of 1.4M, the feature events' 7- and 30-day counts 162k and
+    438k instead of 1.29M, and the query's CPU is 4 % lower.
+    """
+    r = join_recent(keys, runs.select("account_key", "day", *dict.fromkeys(columns.values())), days)
+    return r.group_by(list(KEYS)).aggregate(**{name: int64_sum(r[c]) for name, c in columns.items()})
+
+
 @ibis.udf.scalar.builtin
 def user_hash(user_id: dt.string) -> dt.int64:  # type: ignore[empty-body]
     """A 64-bit hash of the user id: users are grouped and sorted on it instead of the id itself.
