@@ -255,6 +255,38 @@ def test_record_editors_count_a_user_once_however_many_events_a_day():
     assert (row.record_editors_distinct_7d, row.record_editors_distinct_30d) == (1, 2)
 
 
+@pytest.mark.parametrize(
+    ("windows", "expected"),
+    [
+        # 60 days is also the longest look-back (twice the 30-day trend): summed with the trend
+        ((14, 60), {14: (2, 2, 2, 2, 2), 60: (4, 3, 4, 3, None)}),
+        # both windows shorter than the look-back: each summed apart
+        ((7, 30), {7: (1, 1, 1, 1, 1), 30: (3, 3, 3, 3, None)}),
+    ],
+)
+def test_counts_follow_the_configured_windows(windows, expected):
+    """An event w days before t is in the w-day window, one w + 1 days before is not, whatever the
+    windows are and however they sit against the longest look-back."""
+    cfg = CFG.model_copy(update={"windows": windows, "object_type_window_days": windows[0]})
+    ages = (1, 14, 20)
+    feature_events = [("a", "u1", ago(d), "dashboards") for d in ages] + [
+        ("a", "u1", ago(45), "reports"),
+        ("a", "u1", ago(61), "api"),
+    ]
+    logins = [("a", f"u{d}", ago(d)) for d in (*ages, 45)]
+    records = [("a", "u1", ago(d), "contacts", "create") for d in ages] + [
+        ("a", "u1", ago(45), "tasks", "update")
+    ]
+    row = one(compute(logins=logins, records=records, feature_events=feature_events, cfg=cfg))
+    for w, (events, dashboards, logins_count, creates, contacts_creates) in expected.items():
+        assert row[f"feature_events_count_{w}d"] == events
+        assert row[f"feature_dashboards_uses_{w}d"] == dashboards
+        assert row[f"logins_count_{w}d"] == logins_count
+        assert row[f"records_create_count_{w}d"] == creates
+        if contacts_creates is not None:
+            assert row[f"records_contacts_create_count_{w}d"] == contacts_creates
+
+
 # ---------------------------------------------------------------- adoption
 
 FEATURE_EVENTS = [
