@@ -265,8 +265,8 @@ def test_record_editors_count_a_user_once_however_many_events_a_day():
     ],
 )
 def test_counts_follow_the_configured_windows(windows, expected):
-    """An event w days before t is in the w-day window, one w + 1 days before is not, whatever the
-    windows are and however they sit against the longest look-back."""
+    """An event w days before t is in the w-day window and older ones are not, whatever the windows
+    are and however they sit against the longest look-back (61 days is one past the 60-day window)."""
     cfg = CFG.model_copy(update={"windows": windows, "object_type_window_days": windows[0]})
     ages = (1, 14, 20)
     feature_events = [("a", "u1", ago(d), "dashboards") for d in ages] + [
