@@ -142,11 +142,12 @@ def _pandas_at(t, grid, accounts, logs, cfg):
             out[f"records_create_count_{w}d"] - out[f"records_delete_count_{w}d"]
         )
         out[f"record_editors_distinct_{w}d"] = nunique(recent, "user_id")
-    recent = window(rec, cfg.object_type_window_days)
-    for o in cfg.object_types:
-        for a in ("create", "update", "delete"):
-            sel = recent[(recent.object_type == o) & (recent.action == a)]
-            out[f"records_{o}_{a}_count_{cfg.object_type_window_days}d"] = count(sel)
+    for w in cfg.object_type_windows:
+        recent = window(rec, w)
+        for o in cfg.object_types:
+            for a in ("create", "update", "delete"):
+                sel = recent[(recent.object_type == o) & (recent.action == a)]
+                out[f"records_{o}_{a}_count_{w}d"] = count(sel)
     out["days_since_last_record_event"] = since(rec)
     prev = count(window(rec, 2 * trend, trend))
     out[f"records_change_pct_{trend}d"] = (count(window(rec, trend)) - prev) / prev

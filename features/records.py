@@ -62,10 +62,12 @@ def aggregate_record_volume(keys: ir.Table, account_runs: ir.Table, s: Settings,
     )
 
 
-def aggregate_by_type(keys: ir.Table, account_runs: ir.Table, s: Settings) -> ir.Table:
-    """Counts per object type and action over the one window `object_type_window_days`."""
-    o = s.object_type_window_days
-    return sums_within(keys, account_runs, o, **{f"records_{c}_count_{o}d": c for c in type_actions(s)})
+def aggregate_by_type(keys: ir.Table, account_runs: ir.Table, s: Settings) -> list[ir.Table]:
+    """Counts per object type and action, a table for each of the `object_type_windows`."""
+    return [
+        sums_within(keys, account_runs, o, **{f"records_{c}_count_{o}d": c for c in type_actions(s)})
+        for o in s.object_type_windows
+    ]
 
 
 def aggregate_editors(keys: ir.Table, user_events: ir.Table, s: Settings) -> ir.Table:
@@ -87,11 +89,10 @@ def build_record_features(records: ir.Table, base: ir.Table, s: Settings) -> ir.
     by_type = aggregate_by_type(keys, account_runs, s)
     editors = aggregate_editors(keys, user_events, s)
     old = summarize_old_buckets(keys, account_runs, "n", span)
-    j = left_join_keys(base, volume, by_type, editors, old)
+    j = left_join_keys(base, volume, *by_type, editors, old)
     count = {
         f"records_{a}_count_{w}d": zero(j[f"records_{a}_count_{w}d"]) for a in ACTIONS for w in s.windows
     }
-    o = s.object_type_window_days
     return j.select(
         *KEYS,
         **count,
@@ -105,6 +106,7 @@ def build_record_features(records: ir.Table, base: ir.Table, s: Settings) -> ir.
             f"records_{ot}_{a}_count_{o}d": zero(j[f"records_{ot}_{a}_count_{o}d"])
             for ot in s.object_types
             for a in ACTIONS
+            for o in s.object_type_windows
         },
         days_since_last_record_event=days_since(j.t_day, j._last_day_recent.fill_null(j.old_last_day)),
         **{f"records_change_pct_{s.trend_days}d": pct_change(zero(j._records_cur), zero(j._records_prev))},

@@ -67,7 +67,7 @@ class Settings:
     trend_days: int = 30
     core_features: tuple[str, ...] = ("dashboards", "reports", "workflows", "integrations")
     object_types: tuple[str, ...] = ("contacts", "companies", "opportunities", "tasks", "notes", "reports")
-    object_type_window_days: int = 30
+    object_type_windows: tuple[int, ...] = (30,)
 
     @classmethod
     def of(cls, cfg: Featurize | Settings) -> Settings:
@@ -76,7 +76,7 @@ class Settings:
             trend_days=cfg.trend_days,
             core_features=tuple(cfg.core_features),
             object_types=tuple(cfg.object_types),
-            object_type_window_days=cfg.object_type_window_days,
+            object_type_windows=tuple(cfg.object_type_windows),
         )
 
     @property
@@ -100,7 +100,7 @@ def _t(
 
 
 # Order here is column order in the feature table. {w} = each window, {t} = trend_days,
-# {m} = the largest window, {o} = object_type_window_days.
+# {m} = the largest window, {o} = each of object_type_windows.
 TEMPLATES: tuple[_Template, ...] = (
     _t("tenure_days", "account", "Days since the contract started", "days", "int64", None, context=True),
     _t(
@@ -299,6 +299,7 @@ TEMPLATES: tuple[_Template, ...] = (
         "high",
         "type",
         "action",
+        "o",
     ),
     _t(
         "days_since_last_record_event",
@@ -470,8 +471,9 @@ def _expand(template: _Template, s: Settings) -> list[FeatureSpec]:
         "action": [{"action": a} for a in ACTIONS],
         "core": [{"core": c, "core_words": _words(c)} for c in s.core_features],
         "type": [{"type": o, "type_words": _words(o).capitalize()} for o in s.object_types],
+        "o": [{"o": o} for o in s.object_type_windows],
     }
-    combos: list[dict[str, object]] = [{"t": s.trend_days, "m": s.max_window, "o": s.object_type_window_days}]
+    combos: list[dict[str, object]] = [{"t": s.trend_days, "m": s.max_window}]
     for key in template.over:
         combos = [{**base, **extra} for base in combos for extra in choices[key]]
     return [_spec(template, template.name.format(**c), c) for c in combos]

@@ -77,7 +77,7 @@ def day_of(ts: ir.TimestampValue) -> ir.IntegerValue:
 
 def span_days(s: Settings) -> int:
     """The longest look-back any windowed feature needs."""
-    return max(*s.windows, 2 * s.trend_days, HEALTHY_WINDOW_DAYS, MAU_WINDOW_DAYS, s.object_type_window_days)
+    return max(*s.windows, *s.object_type_windows, 2 * s.trend_days, HEALTHY_WINDOW_DAYS, MAU_WINDOW_DAYS)
 
 
 def boundary_offsets(s: Settings) -> tuple[int, ...]:
@@ -87,7 +87,7 @@ def boundary_offsets(s: Settings) -> tuple[int, ...]:
     makes more, shorter runs; leaving out that one needless cut made the whole query 4 % faster.
     """
     windows = {*s.windows, s.trend_days, 2 * s.trend_days, MAU_WINDOW_DAYS}
-    return tuple(sorted({0, *windows, s.object_type_window_days, span_days(s)}))
+    return tuple(sorted({0, *windows, *s.object_type_windows, span_days(s)}))
 
 
 def run_starts(keys: ir.Table, days: ir.Table, s: Settings) -> ir.Table:

@@ -65,12 +65,24 @@ class Featurize(_Section):
     healthy_user_min_days: int = Field(gt=0, le=28)
     core_features: tuple[str, ...]
     object_types: tuple[str, ...]
-    object_type_window_days: int = Field(gt=0)
+    object_type_windows: tuple[int, ...] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: object) -> object:
+        if isinstance(data, dict) and "object_type_window_days" in data:
+            raise ValueError(
+                "featurize.object_type_window_days is now featurize.object_type_windows, a list of day "
+                f"counts (for example [{data['object_type_window_days']}])"
+            )
+        return data
 
     @model_validator(mode="after")
     def _windows_valid(self) -> Featurize:
-        if any(w <= 0 for w in self.windows) or len(set(self.windows)) != len(self.windows):
-            raise ValueError(f"featurize.windows: need distinct positive day counts, got {self.windows}")
+        for key in ("windows", "object_type_windows"):
+            days = getattr(self, key)
+            if any(w <= 0 for w in days) or len(set(days)) != len(days):
+                raise ValueError(f"featurize.{key}: need distinct positive day counts, got {days}")
         # Feature names are built from these lists, so a repeat would make two columns with one name.
         for key in ("core_features", "object_types"):
             values = getattr(self, key)

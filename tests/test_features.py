@@ -7,11 +7,12 @@ import datetime as dt
 import ibis
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from features.build import build_features
 from features.engine import connect
 from features.registry import FEATURES, describe, feature_specs
-from pipeline.config import load_params
+from pipeline.config import Featurize, load_params
 
 CFG = load_params().featurize
 T = pd.Timestamp("2024-06-01", tz="UTC")  # the observation date used throughout
@@ -259,15 +260,15 @@ def test_record_editors_count_a_user_once_however_many_events_a_day():
     ("windows", "expected"),
     [
         # 60 days is also the longest look-back (twice the 30-day trend): summed with the trend
-        ((14, 60), {14: (2, 2, 2, 2, 2), 60: (4, 3, 4, 3, None)}),
+        ((14, 60), {14: (2, 2, 2, 2, 2), 60: (4, 3, 4, 3, 3)}),
         # both windows shorter than the look-back: each summed apart
-        ((7, 30), {7: (1, 1, 1, 1, 1), 30: (3, 3, 3, 3, None)}),
+        ((7, 30), {7: (1, 1, 1, 1, 1), 30: (3, 3, 3, 3, 3)}),
     ],
 )
 def test_counts_follow_the_configured_windows(windows, expected):
     """An event w days before t is in the w-day window and older ones are not, whatever the windows
     are and however they sit against the longest look-back (61 days is one past the 60-day window)."""
-    cfg = CFG.model_copy(update={"windows": windows, "object_type_window_days": windows[0]})
+    cfg = CFG.model_copy(update={"windows": windows, "object_type_windows": windows})
     ages = (1, 14, 20)
     feature_events = [("a", "u1", ago(d), "dashboards") for d in ages] + [
         ("a", "u1", ago(45), "reports"),
@@ -283,8 +284,20 @@ def test_counts_follow_the_configured_windows(windows, expected):
         assert row[f"feature_dashboards_uses_{w}d"] == dashboards
         assert row[f"logins_count_{w}d"] == logins_count
         assert row[f"records_create_count_{w}d"] == creates
-        if contacts_creates is not None:
-            assert row[f"records_contacts_create_count_{w}d"] == contacts_creates
+        assert row[f"records_contacts_create_count_{w}d"] == contacts_creates
+        assert row[f"records_tasks_update_count_{w}d"] == (w >= 45)
+
+
+def test_object_type_windows_are_checked():
+    """The per-type windows are a list, checked as `windows` is; the old single-window key says what
+    replaced it."""
+    params = CFG.model_dump()
+    old = {k: v for k, v in params.items() if k != "object_type_windows"} | {"object_type_window_days": 30}
+    with pytest.raises(ValidationError, match=r"now featurize.object_type_windows, a list .*\[30\]"):
+        Featurize.model_validate(old)
+    with pytest.raises(ValidationError, match="object_type_windows: need distinct positive"):
+        Featurize.model_validate(params | {"object_type_windows": [30, 30]})
+    assert Featurize.model_validate(params | {"object_type_windows": [7, 90]}).object_type_windows == (7, 90)
 
 
 # ---------------------------------------------------------------- adoption
