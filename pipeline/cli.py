@@ -1,8 +1,10 @@
-"""The `churn` command line. `churn score` scores any date with any model into a directory.
+"""The `churn` command line. `churn score` scores any date with any model into a directory; `churn features`
+lists the feature columns.
 
 churn score                                     # latest date, the pipeline's model, into paths.scores
 churn score --as-of 2025-12-01 --model models:/churn-lgbm@champion --out data/scores-dec
 churn score --previous data/scores/risk_list.parquet   # change against an earlier list
+churn features [--format csv]                   # every feature column, in plain words
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import datetime as dt
 import logging
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +21,9 @@ import pandas as pd
 import typer
 from lightgbm.basic import LightGBMError
 
+from features.registry import FeatureSpec, feature_specs
 from ingest.atomic import atomic_dir
+from models.risk_list import spreadsheet_safe
 from pipeline import setup_logging
 from pipeline.config import load_params
 from pipeline.score import OUTPUT_FILES, load_model, score_accounts, write_outputs
@@ -99,6 +104,77 @@ def score(
         + f"; {len(risk.changes)} changed tier, {int(risk.changes['moved_into_red'].sum())} of them into red"
         + f" -> {shown_path(target, caller)}"
     )
+
+
+FAMILY_TITLES = {
+    "account": "Account and contract",
+    "logins": "Logins",
+    "records": "Record events",
+    "adoption": "Feature adoption",
+    "rates": "Tenure-scaled rates",
+}
+
+
+@app.command()
+def features(
+    fmt: Annotated[
+        str, typer.Option("--format", help="markdown (a page per family) or csv (one row per column).")
+    ] = "markdown",
+    params_file: Annotated[
+        Path, typer.Option("--params", exists=True, dir_okay=False, help="The params.yaml to read.")
+    ] = Path("params.yaml"),
+) -> None:
+    """List every feature column the configured windows and lists give, in plain words.
+
+    `docs/features.md` is this command's Markdown for the project's params.yaml.
+    """
+    specs = feature_specs(load_params(params_file).featurize)
+    if fmt == "csv":
+        table = spreadsheet_safe(pd.DataFrame([asdict(spec) for spec in specs]))
+        typer.echo(table.to_csv(index=False), nl=False)
+    elif fmt == "markdown":
+        typer.echo(features_markdown(specs), nl=False)
+    else:
+        raise typer.BadParameter(f"{fmt!r}: expected markdown or csv", param_hint="--format")
+
+
+def features_markdown(specs: list[FeatureSpec]) -> str:
+    """The feature registry as a Markdown page: a table per family, in column order."""
+    lines = [
+        "# Features",
+        "",
+        "Every column of `features.parquet` after its keys and label, from the feature registry",
+        "(`features/registry.py`) and the `featurize` section of `params.yaml`. Written by",
+        "`churn features > docs/features.md`; a test fails when this page and the registry disagree.",
+        "",
+        "A feature at observation date t uses only events before t, and a w-day window is [t - w, t).",
+        '"Healthier when" is the direction the model is held to (`train.monotone`); "Risk list" says',
+        "whether the risk list gives the column as a reason or as the account's context. An empty value",
+        "(a float column's null) means what the last column says.",
+    ]
+    for family, title in FAMILY_TITLES.items():
+        rows = [spec for spec in specs if spec.family == family]
+        lines += [
+            "",
+            f"## {title} ({len(rows)})",
+            "",
+            "| Column | What it is | Unit | Healthier when | Risk list | Empty means |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        lines += [_markdown_row(spec) for spec in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_row(spec: FeatureSpec) -> str:
+    cells = [
+        f"`{spec.name}`",
+        spec.description,
+        spec.unit,
+        spec.healthy_when or "-",
+        "context" if spec.context else "reason",
+        spec.missing if spec.dtype == "float64" else "-",  # counts are 0, never empty
+    ]
+    return "| " + " | ".join(cells) + " |"
 
 
 def shown_path(path: Path, caller: Path) -> Path:

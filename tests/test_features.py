@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+from pathlib import Path
 
 import ibis
 import pandas as pd
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
 from features.build import build_features
 from features.engine import connect
 from features.registry import FEATURES, describe, feature_specs
+from pipeline.cli import app
 from pipeline.config import Featurize, load_params
 
 CFG = load_params().featurize
@@ -298,6 +302,22 @@ def test_object_type_windows_are_checked():
     with pytest.raises(ValidationError, match="object_type_windows: need distinct positive"):
         Featurize.model_validate(params | {"object_type_windows": [30, 30]})
     assert Featurize.model_validate(params | {"object_type_windows": [7, 90]}).object_type_windows == (7, 90)
+
+
+def test_docs_features_page_is_the_registrys():
+    """docs/features.md is what `churn features` writes for the project's params.yaml, so the page
+    cannot drift from the registry; the CSV lists the same columns, one row each, in order."""
+    root = Path(__file__).resolve().parents[1]
+    params = str(root / "params.yaml")
+    page = CliRunner().invoke(app, ["features", "--params", params])
+    assert page.exit_code == 0, page.output
+    assert (root / "docs" / "features.md").read_text(encoding="utf-8") == page.output, (
+        "docs/features.md is out of date: run `churn features > docs/features.md`"
+    )
+    names = [spec.name for spec in feature_specs(CFG)]
+    assert [line.split("`")[1] for line in page.output.splitlines() if line.startswith("| `")] == names
+    table = CliRunner().invoke(app, ["features", "--params", params, "--format", "csv"])
+    assert pd.read_csv(io.StringIO(table.output)).name.tolist() == names
 
 
 # ---------------------------------------------------------------- adoption
