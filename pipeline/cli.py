@@ -172,7 +172,7 @@ def _markdown_row(spec: FeatureSpec) -> str:
         spec.unit,
         spec.healthy_when or "-",
         "context" if spec.context else "reason",
-        spec.missing if spec.dtype == "float64" else "-",  # counts are 0, never empty
+        spec.missing if spec.dtype == "float64" else "-",  # integer and text columns are never empty
     ]
     return "| " + " | ".join(cells) + " |"
 
